@@ -1,0 +1,279 @@
+// Package codegen is the client of the Codegen API. It is the only code that
+// knows the API's URLs and JSON, and it depends on the standard library only.
+package codegen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+)
+
+// DefaultBaseURL is the production API root, version included.
+const DefaultBaseURL = "https://api.codegen.com/v1"
+
+// Client calls the Codegen API on behalf of callers whose token each method
+// takes explicitly; the Client holds no credentials of its own.
+//
+// BaseURL is required; every other field has a useful zero value. A Client is
+// safe for concurrent use once its fields are set; they must not change after.
+type Client struct {
+	// BaseURL is the API root including its version and no trailing slash,
+	// such as DefaultBaseURL.
+	BaseURL string
+
+	// HTTPClient sends the requests. If nil, a shared client with a pooled,
+	// keep-alive transport sized for a proxy is used. Redirects are never
+	// followed by that default; a custom client should do the same, since a
+	// redirect would carry the caller's token elsewhere.
+	HTTPClient *http.Client
+
+	// Timeout bounds one call, retries included. If zero, 30 seconds.
+	Timeout time.Duration
+
+	// MaxResponseBytes bounds the body read from the API. If zero, 32 MiB.
+	MaxResponseBytes int64
+
+	// Retries is how many times a call is retried after a transient failure.
+	// GETs retry on connection failures and 502/503/504 answers; POSTs only
+	// when the connection could not be opened, so nothing reached the API.
+	// If zero, 2; a negative value disables retries.
+	Retries int
+
+	// RequestID, if set, returns the id sent as X-Request-ID on each call.
+	RequestID func(ctx context.Context) string
+
+	// Observe, if set, is called after every attempt with the operation
+	// name, the status the API answered with (0 when none arrived) and how
+	// long the attempt took. It must be safe for concurrent use.
+	Observe func(op string, status int, d time.Duration)
+}
+
+// call describes one API operation.
+type call struct {
+	op     string // operation name for errors and metrics, e.g. "get_run"
+	method string
+	path   string // path and query below BaseURL, escaped, starting with "/"
+	body   []byte // JSON request body; nil for none
+	token  string
+}
+
+// do performs k, retrying as the Client's policy allows, and returns the
+// response body when the API answered 2xx with valid JSON.
+func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		body, retry, err := c.attempt(ctx, k)
+		if err == nil {
+			return body, nil
+		}
+		if ctx.Err() != nil {
+			return nil, c.contextError(parent, ctx, k.op)
+		}
+		if !retry || attempt >= c.retries() || !sleep(ctx, backoff(attempt)) {
+			if ctx.Err() != nil {
+				return nil, c.contextError(parent, ctx, k.op)
+			}
+			return nil, err
+		}
+	}
+}
+
+// contextError reports why ctx ended: the caller left (its own error) or
+// the Client's timeout fired.
+func (c *Client) contextError(parent, ctx context.Context, op string) error {
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w after %s", op, context.Cause(ctx), c.timeout())
+}
+
+// attempt makes one request. retry reports whether the failure is transient
+// and safe to retry for k's method.
+func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, err error) {
+	req, err := c.newRequest(ctx, k)
+	if err != nil {
+		return nil, false, err
+	}
+	start := time.Now()
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		c.observe(k.op, 0, start)
+		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+	}
+	defer resp.Body.Close()
+	body, err = readBody(resp, c.maxResponseBytes())
+	c.observe(k.op, resp.StatusCode, start)
+	idempotent := k.method == http.MethodGet
+	if err != nil {
+		return nil, idempotent, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+	}
+	switch {
+	case resp.StatusCode >= 400:
+		e := newError(k.op, resp, body)
+		return nil, idempotent && retryableStatus(resp.StatusCode), e
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, resp.StatusCode)
+	case !json.Valid(body):
+		return nil, false, fmt.Errorf("%w: %s: body is not valid JSON", ErrBadResponse, k.op)
+	}
+	return body, false, nil
+}
+
+func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) {
+	var body io.Reader
+	if k.body != nil {
+		body = bytes.NewReader(k.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, c.BaseURL+k.path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: building request: %w", k.op, err)
+	}
+	h := req.Header
+	h["Authorization"] = []string{"Bearer " + k.token}
+	h["Accept"] = []string{"application/json"}
+	h["User-Agent"] = []string{"codegen-proxy"}
+	if k.body != nil {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	if c.RequestID != nil {
+		if id := c.RequestID(ctx); id != "" {
+			h["X-Request-Id"] = []string{id}
+		}
+	}
+	return req, nil
+}
+
+func (c *Client) observe(op string, status int, start time.Time) {
+	if c.Observe != nil {
+		c.Observe(op, status, time.Since(start))
+	}
+}
+
+// readBody reads resp's body, refusing more than max bytes.
+func readBody(resp *http.Response, max int64) ([]byte, error) {
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("body of %d bytes is over the %d-byte limit", resp.ContentLength, max)
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("body is over the %d-byte limit", max)
+	}
+	return buf.Bytes(), nil
+}
+
+// retryableTransport reports whether a request that failed with err before
+// any response may be sent again: any GET, and a POST only when the
+// connection was never opened.
+func retryableTransport(method string, err error) bool {
+	if method == http.MethodGet {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func retryableStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout
+}
+
+// backoff returns the wait before retry number attempt+1: exponential from
+// 50 ms, capped at 1 s, with full jitter so retrying callers spread out.
+func backoff(attempt int) time.Duration {
+	d := 50 * time.Millisecond << attempt
+	if d > time.Second || d <= 0 {
+		d = time.Second
+	}
+	return rand.N(d) + time.Millisecond
+}
+
+// sleep waits for d unless ctx ends first or cannot last that long, and
+// reports whether the full wait happened.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 30 * time.Second
+}
+
+func (c *Client) maxResponseBytes() int64 {
+	if c.MaxResponseBytes > 0 {
+		return c.MaxResponseBytes
+	}
+	return 32 << 20
+}
+
+func (c *Client) retries() int {
+	switch {
+	case c.Retries < 0:
+		return 0
+	case c.Retries == 0:
+		return 2
+	}
+	return c.Retries
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	return defaultHTTPClient
+}
+
+// defaultHTTPClient is shared by every Client without an HTTPClient so that
+// they share one connection pool.
+var defaultHTTPClient = &http.Client{
+	Transport:     NewTransport(),
+	CheckRedirect: noRedirects,
+}
+
+// NewTransport returns an http.Transport tuned for proxying to one API host:
+// a deep keep-alive pool (the standard library keeps only 2 idle connections
+// per host), bounded dial and TLS handshake times, HTTP/2 when the API offers
+// it, and the environment's proxy settings.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// noRedirects makes an http.Client hand back 3xx answers instead of following
+// them with the caller's token.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

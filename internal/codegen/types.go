@@ -1,0 +1,149 @@
+package codegen
+
+import "encoding/json"
+
+// The types below are the Codegen API's wire shapes, named after the schemas in
+// its OpenAPI document (api/codegen-openapi3.json). Pointer fields are the
+// spec's nullable ("anyOf ... null") fields and encode as an explicit null, as
+// the real API sends them.
+
+// User is the UserResponse schema.
+type User struct {
+	ID             int64   `json:"id"`
+	Email          *string `json:"email"`
+	GithubUserID   string  `json:"github_user_id"`
+	GithubUsername string  `json:"github_username"`
+	AvatarURL      *string `json:"avatar_url"`
+	FullName       *string `json:"full_name"`
+	Role           *string `json:"role"`
+	IsAdmin        *bool   `json:"is_admin"`
+}
+
+// Organization is the OrganizationResponse schema.
+type Organization struct {
+	ID       int64                `json:"id"`
+	Name     string               `json:"name"`
+	Settings OrganizationSettings `json:"settings"`
+}
+
+// OrganizationSettings is the OrganizationSettings schema.
+type OrganizationSettings struct {
+	EnablePRCreation     bool `json:"enable_pr_creation"`
+	EnableRulesDetection bool `json:"enable_rules_detection"`
+}
+
+// Page is the Page[T] envelope of every paginated list.
+type Page[T any] struct {
+	Items []T `json:"items"`
+	Total int `json:"total"`
+	Page  int `json:"page"`
+	Size  int `json:"size"`
+	Pages int `json:"pages"`
+}
+
+// AgentRun is the AgentRunResponse schema.
+type AgentRun struct {
+	ID                 int64               `json:"id"`
+	OrganizationID     int64               `json:"organization_id"`
+	Status             *string             `json:"status"`
+	CreatedAt          *string             `json:"created_at"`
+	WebURL             *string             `json:"web_url"`
+	Result             *string             `json:"result"`
+	Summary            *string             `json:"summary"`
+	SourceType         *string             `json:"source_type"`
+	GithubPullRequests []GithubPullRequest `json:"github_pull_requests"`
+	Metadata           map[string]any      `json:"metadata"`
+}
+
+// GithubPullRequest is the GithubPullRequestResponse schema.
+type GithubPullRequest struct {
+	ID             int64   `json:"id"`
+	Title          *string `json:"title"`
+	URL            *string `json:"url"`
+	CreatedAt      string  `json:"created_at"`
+	HeadBranchName *string `json:"head_branch_name"`
+}
+
+// AgentRunLog is the AgentRunLogResponse schema. Observation is an object, a
+// string or null.
+type AgentRunLog struct {
+	AgentRunID  int64          `json:"agent_run_id"`
+	CreatedAt   *string        `json:"created_at"`
+	ToolName    *string        `json:"tool_name"`
+	MessageType *string        `json:"message_type"`
+	Thought     *string        `json:"thought"`
+	Observation any            `json:"observation"`
+	ToolInput   map[string]any `json:"tool_input"`
+	ToolOutput  map[string]any `json:"tool_output"`
+}
+
+// AgentRunWithLogs is the AgentRunWithLogsResponse schema: a run and one page
+// of its logs, oldest first unless reverse was asked for.
+type AgentRunWithLogs struct {
+	ID             int64          `json:"id"`
+	OrganizationID int64          `json:"organization_id"`
+	Status         *string        `json:"status"`
+	CreatedAt      *string        `json:"created_at"`
+	WebURL         *string        `json:"web_url"`
+	Result         *string        `json:"result"`
+	Metadata       map[string]any `json:"metadata"`
+	Logs           []AgentRunLog  `json:"logs"`
+	TotalLogs      *int           `json:"total_logs"`
+	Page           *int           `json:"page"`
+	Size           *int           `json:"size"`
+	Pages          *int           `json:"pages"`
+}
+
+// CreateAgentRunInput is the CreateAgentRunInput schema. Nil fields are
+// omitted so the upstream applies its own defaults.
+type CreateAgentRunInput struct {
+	Prompt    string         `json:"prompt"`
+	Images    []string       `json:"images,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	RepoID    *int64         `json:"repo_id,omitempty"`
+	Model     *string        `json:"model,omitempty"`
+	AgentType *string        `json:"agent_type,omitempty"`
+}
+
+// ResumeAgentRunInput is the ResumeAgentRunInput schema.
+type ResumeAgentRunInput struct {
+	AgentRunID int64    `json:"agent_run_id"`
+	Prompt     string   `json:"prompt"`
+	Images     []string `json:"images,omitempty"`
+}
+
+// ErrorBody is the body of the API's 401, 402, 403, 404 and 429 answers
+// (APIRateLimitErrorResponse, PermissionsErrorResponse and their siblings).
+type ErrorBody struct {
+	Message    string `json:"message"`
+	StatusCode int    `json:"status_code"`
+}
+
+// ValidationErrorBody is FastAPI's HTTPValidationError, the body of a 422.
+type ValidationErrorBody struct {
+	Detail []ValidationError `json:"detail"`
+}
+
+// ValidationError is one entry of a ValidationErrorBody. Loc holds strings and
+// integers, such as ["query", "limit"] or ["body", "images", 0].
+type ValidationError struct {
+	Loc  []any  `json:"loc"`
+	Msg  string `json:"msg"`
+	Type string `json:"type"`
+}
+
+// RawPage is a Page whose items are kept as the upstream sent them, so a
+// filtered page can be re-encoded without losing fields this package does not
+// model.
+type RawPage = Page[json.RawMessage]
+
+// RawRunLogs is an AgentRunWithLogs whose logs are kept as the upstream sent
+// them. Run holds the rest of the response verbatim; only the fields the proxy
+// reads are decoded.
+type RawRunLogs struct {
+	ID        int64             `json:"id"`
+	Status    *string           `json:"status"`
+	Result    *string           `json:"result"`
+	Logs      []json.RawMessage `json:"logs"`
+	TotalLogs *int              `json:"total_logs"`
+}

@@ -1,0 +1,165 @@
+// Package config reads codegen-proxy's settings once, from the environment
+// and the command line, and validates them.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of codegen-proxy. Load fills it; the zero value is
+// not meant to be used. Each field names its flag and environment variable.
+type Config struct {
+	// Addr is the listen address (--addr; PORT gives the port alone).
+	Addr string
+	// BaseURL is the Codegen API root, version included (CODEGEN_BASE_URL).
+	BaseURL string
+	// APIToken is the operator's own token (CODEGEN_API_TOKEN). Callers'
+	// requests never use it: it selects upstream mode and authenticates
+	// the /ready probe.
+	APIToken string
+	// OrgID is the organization used when a request names none
+	// (CODEGEN_ORG_ID); zero means the caller's first organization.
+	OrgID int64
+	// Sandbox runs the built-in Codegen API look-alike as the upstream
+	// (--sandbox). Load sets it when neither CODEGEN_BASE_URL nor
+	// CODEGEN_API_TOKEN is given, unless --sandbox=false says otherwise.
+	Sandbox bool
+	// CORSOrigins are the browser origins allowed with credentials
+	// (CORS_ALLOWED_ORIGINS); empty allows any origin without credentials.
+	CORSOrigins []string
+	// UpstreamTimeout bounds one upstream call, retries included
+	// (UPSTREAM_TIMEOUT).
+	UpstreamTimeout time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM
+	// (SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// MaxBodyBytes bounds a request body; images arrive base64-encoded
+	// (MAX_BODY_BYTES).
+	MaxBodyBytes int64
+	// FilterScanLimit is how many upstream records a status or
+	// message_type filter may read for one request (FILTER_SCAN_LIMIT).
+	FilterScanLimit int
+	// LogLevel and LogFormat shape the logs (LOG_LEVEL, LOG_FORMAT).
+	LogLevel  slog.Level
+	LogFormat string
+	// Title and APIVersion appear in the API documentation (--title,
+	// --api-version); an empty APIVersion means the build's version.
+	Title      string
+	APIVersion string
+	// StreamPoll is the base interval between upstream log polls of one
+	// stream (STREAM_POLL_INTERVAL); Heartbeat the interval of SSE
+	// keep-alive comments (STREAM_HEARTBEAT).
+	StreamPoll time.Duration
+	Heartbeat  time.Duration
+	// LogsBudget is how many upstream log polls one token's streams may
+	// make per minute together (STREAM_LOGS_BUDGET); the API allows 60.
+	LogsBudget int
+	// SandboxStep is the time between a sandbox run's steps (SANDBOX_STEP);
+	// SandboxRateLimits turns the sandbox's rate limits on
+	// (SANDBOX_RATE_LIMITS).
+	SandboxStep       time.Duration
+	SandboxRateLimits bool
+	// ShowVersion asks for the version to be printed (--version).
+	ShowVersion bool
+}
+
+// Error is an invalid setting. The process should exit with status 2.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return "configuration: " + e.Msg }
+
+// ErrHelp is returned when --help was asked for; the usage has been printed.
+var ErrHelp = flag.ErrHelp
+
+// Load reads the settings from getenv and then args (flags win over the
+// environment), validates them, and returns the result. Usage goes to
+// output on --help or a bad flag. Errors are *Error or ErrHelp.
+func Load(args []string, getenv func(string) string, output io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("codegen-proxy", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() { usage(output) }
+	explicit := map[string]bool{}
+	for _, s := range settings {
+		v := s.def
+		if s.env != "" {
+			if e := getenv(s.env); e != "" {
+				v, explicit[s.name] = e, true
+			}
+		}
+		if err := s.set(&c, v); err != nil {
+			return c, &Error{fmt.Sprintf("%s=%q: %v", s.source(), v, err)}
+		}
+		fs.Func(s.name, s.usage, func(v string) error {
+			explicit[s.name] = true
+			return s.set(&c, v)
+		})
+	}
+	fs.BoolFunc("sandbox", "serve the built-in Codegen API look-alike instead of a real upstream",
+		func(v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Sandbox, explicit["sandbox"] = b, true
+			return err
+		})
+	fs.BoolFunc("version", "print the version and exit", func(string) error { c.ShowVersion = true; return nil })
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, ErrHelp
+		}
+		return c, &Error{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return c, &Error{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if !explicit["sandbox"] && !explicit["base-url"] && !explicit["api-token"] {
+		c.Sandbox = true
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return &Error{fmt.Sprintf("CODEGEN_BASE_URL=%q: want an http(s) URL such as https://api.codegen.com/v1", c.BaseURL)}
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	for _, o := range c.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return &Error{fmt.Sprintf("CORS_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com", o)}
+		}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `codegen-proxy: a gateway in front of the Codegen API.
+
+With neither CODEGEN_BASE_URL nor CODEGEN_API_TOKEN set it serves a built-in
+sandbox that behaves like the Codegen API (any bearer token works).
+
+Settings (a flag wins over its environment variable):
+`)
+	for _, s := range settings {
+		env := ""
+		if s.env != "" {
+			env = "env " + s.env + ", "
+		}
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  --%-22s %s\n  %24s (%sdefault %s)\n", s.name+" "+s.arg, s.usage, "", env, def)
+	}
+	fmt.Fprintf(w, "  --%-22s %s\n", "sandbox", "serve the built-in Codegen API look-alike even when an upstream is configured")
+	fmt.Fprintf(w, "  --%-22s %s\n", "version", "print the version and exit")
+	fmt.Fprintf(w, "  --%-22s %s\n", "help", "print this help and exit")
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configurable value: its flag, environment variable,
+// default, help text and how to store it into a Config.
+type setting struct {
+	name, arg, env, def, usage string
+	set                        func(c *Config, v string) error
+}
+
+// source names where a value came from, for error messages.
+func (s setting) source() string {
+	if s.env != "" {
+		return s.env
+	}
+	return "--" + s.name
+}
+
+// settings lists every setting in the order --help shows them.
+var settings = []setting{
+	{"addr", "ADDR", "PORT", "8000", "listen address, or a port alone", func(c *Config, v string) error {
+		if _, err := strconv.ParseUint(v, 10, 16); err == nil {
+			v = ":" + v
+		}
+		if !strings.Contains(v, ":") {
+			return errors.New("want host:port or a port")
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"base-url", "URL", "CODEGEN_BASE_URL", "https://api.codegen.com/v1", "Codegen API root, version included",
+		func(c *Config, v string) error { c.BaseURL = v; return nil }},
+	{"api-token", "TOKEN", "CODEGEN_API_TOKEN", "", "operator token: selects upstream mode and authenticates /ready; callers still send their own",
+		func(c *Config, v string) error { c.APIToken = v; return nil }},
+	{"org-id", "ID", "CODEGEN_ORG_ID", "", "organization used when a request names none (default: the caller's first)",
+		func(c *Config, v string) error {
+			if v == "" {
+				c.OrgID = 0
+				return nil
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return errors.New("want a positive integer")
+			}
+			c.OrgID = n
+			return nil
+		}},
+	{"cors-origins", "LIST", "CORS_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed with credentials; empty allows any origin without credentials",
+		func(c *Config, v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o != "" && o != "*" {
+					c.CORSOrigins = append(c.CORSOrigins, o)
+				}
+			}
+			return nil
+		}},
+	{"upstream-timeout", "DURATION", "UPSTREAM_TIMEOUT", "30s", "bound on one upstream call, retries included",
+		duration(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
+	{"shutdown-timeout", "DURATION", "SHUTDOWN_TIMEOUT", "10s", "wait for in-flight requests on SIGTERM",
+		duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"max-body-bytes", "N", "MAX_BODY_BYTES", "33554432", "largest request body accepted (413 above it)",
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				return errors.New("want an integer of at least 1024")
+			}
+			c.MaxBodyBytes = n
+			return nil
+		}},
+	{"filter-scan-limit", "N", "FILTER_SCAN_LIMIT", "1000", "most upstream records one status or message_type filter may read",
+		positive(func(c *Config) *int { return &c.FilterScanLimit })},
+	{"log-level", "LEVEL", "LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"log-format", "FORMAT", "LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return errors.New("want text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"title", "TEXT", "API_TITLE", "Codegen Proxy API", "title of the API documentation",
+		func(c *Config, v string) error { c.Title = v; return nil }},
+	{"api-version", "TEXT", "API_VERSION", "", "version shown in the API documentation (default: the build's version)",
+		func(c *Config, v string) error { c.APIVersion = v; return nil }},
+	{"stream-poll", "DURATION", "STREAM_POLL_INTERVAL", "2s", "base interval between upstream log polls of a stream",
+		duration(func(c *Config) *time.Duration { return &c.StreamPoll })},
+	{"stream-heartbeat", "DURATION", "STREAM_HEARTBEAT", "15s", "interval of SSE keep-alive comments",
+		duration(func(c *Config) *time.Duration { return &c.Heartbeat })},
+	{"stream-logs-budget", "N", "STREAM_LOGS_BUDGET", "50", "upstream log polls per minute shared by one token's streams (the API allows 60)",
+		positive(func(c *Config) *int { return &c.LogsBudget })},
+	{"sandbox-step", "DURATION", "SANDBOX_STEP", "1.2s", "time between a sandbox run's steps",
+		duration(func(c *Config) *time.Duration { return &c.SandboxStep })},
+	{"sandbox-rate-limits", "BOOL", "SANDBOX_RATE_LIMITS", "true", "apply the Codegen API's documented rate limits in the sandbox",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.SandboxRateLimits = b
+			return err
+		}},
+}
+
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30s")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func positive(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return errors.New("want a positive integer")
+		}
+		*field(c) = n
+		return nil
+	}
+}

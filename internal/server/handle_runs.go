@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// createRunRequest is the body of POST /agent-runs. Pointers tell a missing
+// field from a zero one.
+type createRunRequest struct {
+	Prompt    *string        `json:"prompt" example:"Create a Python function to calculate fibonacci numbers"`
+	Images    []string       `json:"images,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	RepoID    *int64         `json:"repo_id,omitempty"`
+	Model     *string        `json:"model,omitempty"`
+	AgentType *string        `json:"agent_type,omitempty" enums:"codegen,claude_code"`
+} //@name CreateAgentRunRequest
+
+// resumeRunRequest is the body of POST /agent-runs/{id}/resume.
+type resumeRunRequest struct {
+	Prompt *string  `json:"prompt" example:"Also add unit tests"`
+	Images []string `json:"images,omitempty"`
+} //@name ResumeAgentRunRequest
+
+// handleCreateRun validates the run and creates it upstream.
+func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var req createRunRequest
+		if err := decodeBody(w, r, maxBody, &req); err != nil {
+			return err
+		}
+		in, err := req.validate()
+		if err != nil {
+			return err
+		}
+		tok := token(r.Context())
+		org, err := orgs.resolve(r, tok)
+		if err != nil {
+			return err
+		}
+		body, err := c.CreateRun(r.Context(), tok, org, in)
+		if err != nil {
+			return err
+		}
+		writeRaw(w, http.StatusOK, body)
+		return nil
+	})
+}
+
+func (req createRunRequest) validate() (codegen.CreateAgentRunInput, error) {
+	in := codegen.CreateAgentRunInput{Images: req.Images, Metadata: req.Metadata, RepoID: req.RepoID, Model: req.Model, AgentType: req.AgentType}
+	var err error
+	if in.Prompt, err = validPrompt(req.Prompt); err != nil {
+		return in, err
+	}
+	if err := validImages(req.Images); err != nil {
+		return in, err
+	}
+	if req.RepoID != nil && *req.RepoID <= 0 {
+		return in, badRequest("repo_id must be a positive integer")
+	}
+	if req.Model != nil && strings.TrimSpace(*req.Model) == "" {
+		return in, badRequest("model must not be empty; leave it out for the organization's default")
+	}
+	if req.AgentType != nil && *req.AgentType != "codegen" && *req.AgentType != "claude_code" {
+		return in, badRequest("agent_type must be codegen or claude_code")
+	}
+	return in, nil
+}
+
+func validPrompt(p *string) (string, error) {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return "", badRequest("prompt is required and must not be empty")
+	}
+	return *p, nil
+}
+
+// validImages accepts data URIs, as the API expects base64 images.
+func validImages(images []string) error {
+	for i, img := range images {
+		if !strings.HasPrefix(img, "data:") {
+			return badRequest("images[%d] must be a data URI such as data:image/png;base64,...", i)
+		}
+	}
+	return nil
+}
+
+// handleListRuns lists the organization's runs, newest first. Without a
+// status filter the upstream page is passed on as it is.
+func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		p, err := parsePage(q, maxLimit)
+		if err != nil {
+			return err
+		}
+		params := codegen.ListRunsParams{PageParams: codegen.PageParams(p)}
+		if params.UserID, err = idParam(q, "user_id"); err != nil {
+			return err
+		}
+		if params.SourceType, err = sourceTypeParam(q); err != nil {
+			return err
+		}
+		statuses, err := wordsParam(q, "status")
+		if err != nil {
+			return err
+		}
+		tok := token(r.Context())
+		org, err := orgs.resolve(r, tok)
+		if err != nil {
+			return err
+		}
+		if statuses == nil {
+			body, err := c.ListRuns(r.Context(), tok, org, params)
+			if err != nil {
+				return err
+			}
+			writeRaw(w, http.StatusOK, body)
+			return nil
+		}
+		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
+			params.Skip, params.Limit = skip, limit
+			body, err := c.ListRuns(ctx, tok, org, params)
+			if err != nil {
+				return nil, 0, err
+			}
+			var page codegen.RawPage
+			if err := json.Unmarshal(body, &page); err != nil {
+				return nil, 0, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
+			}
+			return page.Items, page.Total, nil
+		}
+		res, err := filterScan(r.Context(), fetch, statusIn(statuses), p, scanLimit)
+		if err != nil {
+			return err
+		}
+		setScanHeaders(w, res)
+		return writeJSON(w, http.StatusOK, codegen.RawPage{
+			Items: res.items, Total: res.matched, Page: p.Skip/p.Limit + 1, Size: p.Limit, Pages: pageCount(res.matched, p.Limit),
+		})
+	})
+}
+
+// handleGetRun passes on one run.
+func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		tok := token(r.Context())
+		org, err := orgs.resolve(r, tok)
+		if err != nil {
+			return err
+		}
+		body, err := c.GetRun(r.Context(), tok, org, id)
+		if err != nil {
+			return err
+		}
+		writeRaw(w, http.StatusOK, body)
+		return nil
+	})
+}
+
+// handleResumeRun resumes a run with a new prompt.
+func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var req resumeRunRequest
+		if err := decodeBody(w, r, maxBody, &req); err != nil {
+			return err
+		}
+		in := codegen.ResumeAgentRunInput{AgentRunID: id, Images: req.Images}
+		if in.Prompt, err = validPrompt(req.Prompt); err != nil {
+			return err
+		}
+		if err := validImages(req.Images); err != nil {
+			return err
+		}
+		tok := token(r.Context())
+		org, err := orgs.resolve(r, tok)
+		if err != nil {
+			return err
+		}
+		body, err := c.ResumeRun(r.Context(), tok, org, in)
+		if err != nil {
+			return err
+		}
+		writeRaw(w, http.StatusOK, body)
+		return nil
+	})
+}

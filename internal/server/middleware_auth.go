@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+type tokenKey struct{}
+
+// token returns the caller's bearer token stored by requireToken.
+func token(ctx context.Context) string {
+	t, _ := ctx.Value(tokenKey{}).(string)
+	return t
+}
+
+// maxTokenLen bounds a bearer token; real Codegen tokens are ~40 bytes.
+const maxTokenLen = 4096
+
+// requireToken answers 401, without calling upstream, unless the request
+// carries a well-formed bearer token, which it stores for token(). With
+// allowQuery the token may instead come in the access_token query parameter,
+// for browsers' EventSource, which cannot send headers; routes that allow it
+// must never log their URL.
+func requireToken(allowQuery bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, msg := bearerToken(r.Header.Get("Authorization"))
+			if msg == errNoToken && allowQuery {
+				if q := r.URL.Query().Get("access_token"); q != "" {
+					tok, msg = q, validToken(q)
+				}
+			}
+			if msg != "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="codegen-proxy"`)
+				writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg})
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+		})
+	}
+}
+
+const errNoToken = "missing bearer token: send Authorization: Bearer <your Codegen API token>"
+
+// bearerToken extracts the token of an Authorization header, or says what is
+// wrong with it. The message never repeats the header.
+func bearerToken(h string) (tok, msg string) {
+	if h == "" {
+		return "", errNoToken
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", "malformed Authorization header: want Bearer <token>"
+	}
+	return tok, validToken(tok)
+}
+
+// validToken accepts 1 to maxTokenLen visible ASCII characters.
+func validToken(tok string) string {
+	if tok == "" || len(tok) > maxTokenLen {
+		return "malformed bearer token"
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] > '~' {
+			return "malformed bearer token"
+		}
+	}
+	return ""
+}

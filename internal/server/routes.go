@@ -1,0 +1,38 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// addRoutes is the whole API on one screen. Every route the server answers
+// is registered here and nowhere else.
+func addRoutes(r chi.Router, d Deps) {
+	orgs := newOrgResolver(d.Client, d.Config.OrgID)
+	maxBody, scan := d.Config.MaxBodyBytes, d.Config.FilterScanLimit
+
+	r.NotFound(apiHandler(notFound).ServeHTTP)
+	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
+
+	r.Method(http.MethodGet, "/health", handleHealth(d.Version, d.mode(), d.Started))
+
+	r.Group(func(r chi.Router) {
+		r.Use(requireToken(false))
+		r.Method(http.MethodGet, "/users/me", handleCurrentUser(d.Client))
+		r.Method(http.MethodGet, "/organizations", handleOrganizations(d.Client))
+		r.Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, maxBody))
+		r.Method(http.MethodGet, "/agent-runs", handleListRuns(d.Client, orgs, scan))
+		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs))
+		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, maxBody))
+		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: see /docs for the API"}
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: r.Method + " is not allowed on this route"}
+}

@@ -1,0 +1,64 @@
+// Package server is codegen-proxy's HTTP API: routes, middleware and the
+// handlers that turn each call into calls to the Codegen API.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/cors"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+	"github.com/codegen-proxy/codegen-proxy/internal/config"
+)
+
+// Deps are what NewServer wires into the handlers; each handler gets only
+// the parts it uses.
+type Deps struct {
+	// Logger receives the access log and errors. Required.
+	Logger *slog.Logger
+	// Config holds the settings, as config.Load returns them.
+	Config config.Config
+	// Client calls the Codegen API. Required.
+	Client *codegen.Client
+	// Version is the build's version, reported by /health.
+	Version string
+	// Started is when the process started, for /health's uptime.
+	Started time.Time
+}
+
+func (d Deps) mode() string {
+	if d.Config.Sandbox {
+		return "sandbox"
+	}
+	return "upstream"
+}
+
+// NewServer returns the proxy's HTTP handler. Middleware runs in this order:
+// request id, access log, panic recovery, CORS, then per route the token
+// check and the handler.
+func NewServer(d Deps) http.Handler {
+	r := chi.NewRouter()
+	r.Use(requestID, accessLog(d.Logger), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
+	addRoutes(r, d)
+	return r
+}
+
+// corsHandler lets browsers call the API: from the listed origins with
+// credentials, or from any origin without them (never "*" with
+// credentials). Scripts may read X-Request-ID and Retry-After.
+func corsHandler(origins []string) func(http.Handler) http.Handler {
+	o := cors.Options{
+		AllowedOrigins: []string{"*"},
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID"},
+		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete"},
+		MaxAge:         600,
+	}
+	if len(origins) > 0 {
+		o.AllowedOrigins, o.AllowCredentials = origins, true
+	}
+	return cors.Handler(o)
+}
