@@ -1,0 +1,200 @@
+package sandbox
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+func (s *Sandbox) handleMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, sandboxUser)
+}
+
+func (s *Sandbox) handleOrganizations(w http.ResponseWriter, r *http.Request) {
+	var v validation
+	skip, limit := pageParams(r, &v)
+	if v.failed(w) {
+		return
+	}
+	writeJSON(w, http.StatusOK, paginate(organizations, skip, limit))
+}
+
+func (s *Sandbox) handleUsers(w http.ResponseWriter, r *http.Request) {
+	var v validation
+	org := v.pathInt(r, "org_id")
+	skip, limit := pageParams(r, &v)
+	if v.failed(w) || !allowed(w, org) {
+		return
+	}
+	writeJSON(w, http.StatusOK, paginate([]codegen.User{sandboxUser, teammate}, skip, limit))
+}
+
+func pageParams(r *http.Request, v *validation) (skip, limit int) {
+	return v.queryInt(r, "skip", 0, 0, math.MaxInt32), v.queryInt(r, "limit", 100, 1, 100)
+}
+
+// paginate cuts [skip, skip+limit) out of all, with the API's page envelope.
+func paginate[T any](all []T, skip, limit int) codegen.Page[T] {
+	items := []T{}
+	if skip < len(all) {
+		items = all[skip:min(len(all), skip+limit)]
+	}
+	return codegen.Page[T]{Items: items, Total: len(all), Page: skip/limit + 1, Size: limit, Pages: (len(all) + limit - 1) / limit}
+}
+
+// allowed answers 403 unless org is one of the sandbox user's.
+func allowed(w http.ResponseWriter, org int64) bool {
+	for _, o := range organizations {
+		if o.ID == org {
+			return true
+		}
+	}
+	writeMessage(w, http.StatusForbidden, msgForbidden)
+	return false
+}
+
+func (s *Sandbox) handleCreateRun(w http.ResponseWriter, r *http.Request) {
+	var v validation
+	org := v.pathInt(r, "org_id")
+	in := decodeCreate(r, &v)
+	if v.failed(w) || !allowed(w, org) {
+		return
+	}
+	sc, err := parseScenario(in.Prompt, in.Metadata)
+	if err != nil {
+		v.add(err.Error(), "value_error", "body", "prompt")
+		v.failed(w)
+		return
+	}
+	if sc.outcome == "PAYMENT_REQUIRED" {
+		writeMessage(w, http.StatusPaymentRequired, msgPaymentNeeded)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.create(org, in, sc))
+}
+
+// create stores a new run acting out sc and returns it as first shown.
+func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRun {
+	now := s.opts.Now()
+	every := s.opts.Step
+	if sc.step > 0 {
+		every = sc.step
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID
+	s.nextID++
+	r := &run{
+		AgentRun: codegen.AgentRun{
+			ID: id, OrganizationID: org, Status: ptr("PENDING"), CreatedAt: ptr(timestamp(now)),
+			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"), Metadata: in.Metadata,
+		},
+		userID: sandboxUser.ID,
+		every:  every,
+	}
+	r.schedule(plan(sc, in.Prompt), now.Add(every))
+	s.runs[id] = r
+	s.order = append(s.order, id)
+	for len(s.order) > s.opts.MaxRuns {
+		delete(s.runs, s.order[0])
+		s.order = s.order[1:]
+	}
+	return r.snapshot()
+}
+
+// lookup returns run id of org brought up to now, or nil. The caller holds
+// s.mu.
+func (s *Sandbox) lookup(org, id int64) *run {
+	r := s.runs[id]
+	if r == nil || r.OrganizationID != org {
+		return nil
+	}
+	r.advance(s.opts.Now())
+	return r
+}
+
+func (s *Sandbox) handleGetRun(w http.ResponseWriter, r *http.Request) {
+	var v validation
+	id, org := v.pathInt(r, "agent_run_id"), v.pathInt(r, "org_id")
+	if v.failed(w) || !allowed(w, org) {
+		return
+	}
+	s.mu.Lock()
+	run := s.lookup(org, id)
+	var snap codegen.AgentRun
+	if run != nil {
+		snap = run.snapshot()
+	}
+	s.mu.Unlock()
+	if run == nil {
+		writeMessage(w, http.StatusNotFound, msgRunNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, snap)
+}
+
+func (s *Sandbox) handleListRuns(w http.ResponseWriter, r *http.Request) {
+	var v validation
+	org := v.pathInt(r, "org_id")
+	skip, limit := pageParams(r, &v)
+	var user int64
+	if q := r.URL.Query().Get("user_id"); q != "" {
+		var err error
+		if user, err = strconv.ParseInt(q, 10, 64); err != nil {
+			v.add("Input should be a valid integer, unable to parse string as an integer", "int_parsing", "query", "user_id")
+		}
+	}
+	source := r.URL.Query().Get("source_type")
+	if source != "" && !validSource(source) {
+		v.add("Input should be 'LOCAL', 'SLACK', 'GITHUB', 'GITHUB_CHECK_SUITE', 'GITHUB_PR_REVIEW', 'LINEAR', 'API', 'CHAT', 'JIRA', 'CLICKUP', 'MONDAY' or 'SETUP_COMMANDS'",
+			"enum", "query", "source_type")
+	}
+	if v.failed(w) || !allowed(w, org) {
+		return
+	}
+	writeJSON(w, http.StatusOK, paginate(s.list(org, user, source), skip, limit))
+}
+
+// list returns org's runs, newest first, filtered by user and source type
+// when they are set.
+func (s *Sandbox) list(org, user int64, source string) []codegen.AgentRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	out := []codegen.AgentRun{}
+	for _, r := range s.runs {
+		if r.OrganizationID != org || (user != 0 && r.userID != user) || (source != "" && *r.SourceType != source) {
+			continue
+		}
+		r.advance(now)
+		out = append(out, r.snapshot())
+	}
+	slices.SortFunc(out, func(a, b codegen.AgentRun) int {
+		if c := -compareStrings(*a.CreatedAt, *b.CreatedAt); c != 0 {
+			return c
+		}
+		return int(b.ID - a.ID)
+	})
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func validSource(s string) bool {
+	switch s {
+	case "LOCAL", "SLACK", "GITHUB", "GITHUB_CHECK_SUITE", "GITHUB_PR_REVIEW", "LINEAR", "API", "CHAT", "JIRA", "CLICKUP", "MONDAY", "SETUP_COMMANDS":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+// Package sandbox is an in-process look-alike of the Codegen API: the
+// upstream of codegen-proxy's offline mode and of its tests.
+//
+// It serves the API paths the proxy uses with the shapes, error bodies and
+// rate limits of the real API's OpenAPI document. Runs progress on their own:
+// a run is a script of steps applied lazily against the clock whenever it is
+// read, so the sandbox starts no goroutines and a test that owns the clock
+// controls exactly what has happened.
+package sandbox
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Sandbox. The zero value is a working sandbox on the
+// real clock without rate limits.
+type Options struct {
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
+	// Step is the time between a run's steps; a default run takes ten steps.
+	// If zero, 1.2 seconds.
+	Step time.Duration
+	// RateLimits applies the API's documented limits per token: 10 creates
+	// per minute, 60 log reads per 60 s, 60 other requests per 30 s.
+	RateLimits bool
+	// MaxRuns bounds the runs kept; past it the oldest created run is
+	// forgotten (seed runs stay). If zero, 1000.
+	MaxRuns int
+	// WebURL prefixes a run's id to make its web_url. If empty, a clearly
+	// fake https://sandbox.codegen.invalid/agent/trace/ is used.
+	WebURL string
+}
+
+// Sandbox is the fake API, an http.Handler rooted like the real API's host
+// (paths start with /v1). It is safe for concurrent use.
+type Sandbox struct {
+	opts   Options
+	mux    *http.ServeMux
+	limits *limiter
+
+	mu     sync.Mutex
+	runs   map[int64]*run
+	order  []int64 // ids of created (not seed) runs, oldest first
+	nextID int64
+}
+
+// New returns a sandbox holding the seed data: one user, two organizations
+// (323 and 324) and a few finished runs, among them run 12345.
+func New(o Options) *Sandbox {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Step <= 0 {
+		o.Step = 1200 * time.Millisecond
+	}
+	if o.MaxRuns <= 0 {
+		o.MaxRuns = 1000
+	}
+	if o.WebURL == "" {
+		o.WebURL = "https://sandbox.codegen.invalid/agent/trace/"
+	}
+	s := &Sandbox{opts: o, runs: map[int64]*run{}, nextID: firstRunID, limits: newLimiter(o.Now)}
+	s.seed()
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	return s
+}
+
+func (s *Sandbox) routes(m *http.ServeMux) {
+	m.HandleFunc("GET /v1/users/me", s.handleMe)
+	m.HandleFunc("GET /v1/organizations", s.handleOrganizations)
+	m.HandleFunc("GET /v1/organizations/{org_id}/users", s.handleUsers)
+	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run", s.handleCreateRun)
+	m.HandleFunc("GET /v1/organizations/{org_id}/agent/run/{agent_run_id}", s.handleGetRun)
+	m.HandleFunc("GET /v1/organizations/{org_id}/agent/runs", s.handleListRuns)
+	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run/resume", s.handleResumeRun)
+	m.HandleFunc("GET /v1/alpha/organizations/{org_id}/agent/run/{agent_run_id}/logs", s.handleLogs)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
+	})
+}
+
+// ServeHTTP checks the token and the rate limits, then serves the API.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeMessage(w, http.StatusUnauthorized, "Invalid or missing API token. Send Authorization: Bearer <token>.")
+		return
+	}
+	if s.opts.RateLimits {
+		if wait, ok := s.limits.allow(limitFor(r), tok); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			writeMessage(w, http.StatusTooManyRequests, "Rate limit exceeded. Please try again later.")
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// bearer returns the token of a "Bearer <token>" Authorization header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
+}

@@ -1,0 +1,85 @@
+package sandbox
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A scenario is how a created run will behave. Callers choose one with
+// metadata keys or words in the prompt:
+//
+//	metadata {"sandbox_outcome": "FAILED", "sandbox_logs": 300, "sandbox_step": "50ms"}
+//	prompt   "Fix the bug sandbox:FAILED sandbox:logs=300 sandbox:step=50ms"
+//
+// The outcome is a terminal status (COMPLETE, the default, FAILED, ERROR,
+// CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS), PAUSED
+// (the run waits for a resume), or PAYMENT_REQUIRED (creation is refused with
+// 402, as when a plan's runs are used up).
+type scenario struct {
+	outcome string
+	logs    int           // log entries the run produces
+	step    time.Duration // zero: the sandbox's default
+}
+
+const (
+	defaultLogs = 10
+	minLogs     = 3 // a plan, one action and the final entry
+)
+
+var outcomes = map[string]bool{
+	"COMPLETE": true, "FAILED": true, "ERROR": true, "CANCELLED": true, "STOPPED": true, "TIMEOUT": true,
+	"MAX_ITERATIONS_REACHED": true, "OUT_OF_TOKENS": true, "PAUSED": true, "PAYMENT_REQUIRED": true,
+}
+
+// parseScenario reads the scenario of a run from its prompt and metadata;
+// metadata wins. An unknown directive is an error, so typos do not pass
+// silently.
+func parseScenario(prompt string, metadata map[string]any) (scenario, error) {
+	sc := scenario{outcome: "COMPLETE", logs: defaultLogs}
+	for _, word := range strings.Fields(prompt) {
+		if d, ok := strings.CutPrefix(word, "sandbox:"); ok {
+			if err := sc.set(d); err != nil {
+				return sc, err
+			}
+		}
+	}
+	for key, name := range map[string]string{"sandbox_outcome": "", "sandbox_logs": "logs=", "sandbox_step": "step="} {
+		if v, ok := metadata[key]; ok {
+			if err := sc.set(name + fmt.Sprint(v)); err != nil {
+				return sc, fmt.Errorf("metadata %s: %w", key, err)
+			}
+		}
+	}
+	return sc, nil
+}
+
+// set applies one directive: an outcome, logs=N or step=DURATION.
+func (sc *scenario) set(d string) error {
+	switch {
+	case strings.HasPrefix(d, "logs="):
+		n, err := strconv.Atoi(strings.TrimPrefix(d, "logs="))
+		if err != nil || n < minLogs || n > maxLogsPerRun {
+			return fmt.Errorf("sandbox logs must be an integer from %d to %d", minLogs, maxLogsPerRun)
+		}
+		sc.logs = n
+	case strings.HasPrefix(d, "step="):
+		v := strings.TrimPrefix(d, "step=")
+		dur, err := time.ParseDuration(v)
+		if ms, numErr := strconv.Atoi(v); numErr == nil { // a bare number means milliseconds
+			dur, err = time.Duration(ms)*time.Millisecond, nil
+		}
+		if err != nil || dur < time.Millisecond || dur > time.Hour {
+			return fmt.Errorf("sandbox step must be a duration from 1ms to 1h")
+		}
+		sc.step = dur
+	default:
+		o := strings.ToUpper(d)
+		if !outcomes[o] {
+			return fmt.Errorf("unknown sandbox outcome %q", d)
+		}
+		sc.outcome = o
+	}
+	return nil
+}
