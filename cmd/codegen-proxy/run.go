@@ -13,6 +13,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
 )
 
@@ -30,7 +31,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stderr)
 
-	client := &codegen.Client{BaseURL: cfg.BaseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID}
+	baseURL := cfg.BaseURL
+	if cfg.Sandbox {
+		url, stop, err := startSandbox(cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		baseURL = url
+	}
+	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID}
 	handler := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Version: buildVersion(), Started: started,
 	})
@@ -40,8 +50,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
 	srv := newHTTPServer(handler, logger)
-	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "upstream", cfg.BaseURL, "version", buildVersion())
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "upstream", baseURL, "version", buildVersion())
 	return serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
+}
+
+// startSandbox serves the built-in Codegen API look-alike on a loopback port
+// and returns its base URL, so that sandbox mode runs the same client code as
+// production. stop closes it.
+func startSandbox(cfg config.Config, logger *slog.Logger) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("starting the sandbox: %w", err)
+	}
+	sb := sandbox.New(sandbox.Options{Step: cfg.SandboxStep, RateLimits: cfg.SandboxRateLimits})
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln) //nolint:errcheck // always ErrServerClosed, after stop
+	}()
+	logger.Warn("SANDBOX MODE: serving a built-in look-alike of the Codegen API; any bearer token works (try Authorization: Bearer sandbox). " +
+		"Set CODEGEN_API_TOKEN or CODEGEN_BASE_URL to use the real API.")
+	return "http://" + ln.Addr().String() + "/v1", func() { srv.Close(); <-done }, nil
 }
 
 // newHTTPServer sets the timeouts a public server needs. Streaming handlers

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/config"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// started is a run() going in the background.
+type started struct {
+	url    string
+	stderr *lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start calls run with args and env (sandbox mode unless env says
+// otherwise), waits until /health answers, and stops it at cleanup.
+func start(t *testing.T, env map[string]string, args ...string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &started{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	pr, pw := io.Pipe()
+	go func() {
+		s.done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] },
+			io.Discard, io.MultiWriter(s.stderr, pw))
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case s.url = <-addr:
+	case err := <-s.done:
+		t.Fatalf("run returned before listening: %v\n%s", err, s.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no listening line:\n%s", s.stderr)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	waitHealthy(t, s.url)
+	return s
+}
+
+// stop cancels run's context, as SIGTERM does, and checks it returns nil
+// within the 10 s grace.
+func (s *started) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("run returned %v after shutdown", err)
+		}
+		s.done <- nil // later stops see a clean exit
+	case <-time.After(12 * time.Second):
+		t.Errorf("run did not stop within the grace period")
+	}
+}
+
+func waitHealthy(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s/health never answered 200", url)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRunStartsInSandboxModeAndStopsCleanly(t *testing.T) {
+	s := start(t, nil)
+	if !strings.Contains(s.stderr.String(), "SANDBOX MODE") {
+		t.Errorf("no sandbox notice in:\n%s", s.stderr)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/agent-runs/12345", nil)
+	req.Header.Set("Authorization", "Bearer sandbox")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("seed run: status %d, want 200", resp.StatusCode)
+	}
+	s.stop(t)
+	if !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Errorf("no clean stop in:\n%s", s.stderr)
+	}
+}
+
+// TestShutdownFinishesInFlightRequests stops the server while a request
+// waits on a slow upstream: the request still gets its answer, and new
+// connections are refused.
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	arrived := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, `{"id":7,"organization_id":1}`)
+	}))
+	defer slow.Close()
+	s := start(t, map[string]string{"CODEGEN_BASE_URL": slow.URL, "CODEGEN_ORG_ID": "1"})
+
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", s.url+"/agent-runs/7", nil)
+		req.Header.Set("Authorization", "Bearer x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	<-arrived
+	s.stop(t)
+	if r := <-got; r.err != nil || r.status != 200 {
+		t.Errorf("in-flight request: status %d, err %v; want 200", r.status, r.err)
+	}
+	if _, err := http.Get(s.url + "/health"); err == nil {
+		t.Errorf("server still accepts connections after shutdown")
+	}
+}
+
+func TestInvalidConfigurationIsAConfigError(t *testing.T) {
+	err := run(context.Background(), nil, func(k string) string {
+		return map[string]string{"CODEGEN_ORG_ID": "not-a-number"}[k]
+	}, io.Discard, io.Discard)
+	var cfgErr *config.Error
+	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "CODEGEN_ORG_ID") {
+		t.Errorf("err = %v, want a config error naming CODEGEN_ORG_ID", err)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	version = "1.2.3-test"
+	defer func() { version = "" }()
+	if err := run(context.Background(), []string{"--version"}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "codegen-proxy 1.2.3-test\n" {
+		t.Errorf("--version printed %q", out.String())
+	}
+	err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, &errOut)
+	if !errors.Is(err, config.ErrHelp) || !strings.Contains(errOut.String(), "CODEGEN_BASE_URL") {
+		t.Errorf("--help: err %v, output:\n%s", err, errOut.String())
+	}
+}
+
+// TestReadmeCurlExamplesWork runs every block of curl commands in README.md
+// against a sandbox-mode server, so the examples cannot rot.
+func TestReadmeCurlExamplesWork(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("curl is not installed")
+		}
+		t.Skip("curl is not installed")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := curlBlocks(string(readme))
+	if n := strings.Count(strings.Join(blocks, ""), "curl "); n < 8 {
+		t.Fatalf("found %d curl examples in README.md, want at least 8", n)
+	}
+	s := start(t, map[string]string{"SANDBOX_RATE_LIMITS": "false"})
+	// Each command must succeed: a wrapper adds --fail-with-body and a bound.
+	const wrapper = "curl() { command curl -sS --fail-with-body --max-time 30 \"$@\"; echo; }\n"
+	for _, b := range blocks {
+		script := wrapper + strings.ReplaceAll(b, "http://localhost:8000", s.url)
+		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+		if err != nil {
+			t.Errorf("README example failed: %v\n%s\n%s", err, b, out)
+		}
+	}
+}
+
+// curlBlocks returns the sh code blocks of a Markdown text that start with a
+// curl command.
+func curlBlocks(md string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("(?s)```(?:sh|bash)\n(.*?)```").FindAllStringSubmatch(md, -1) {
+		if strings.HasPrefix(strings.TrimSpace(m[1]), "curl ") {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
