@@ -15,6 +15,7 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // run is the whole program: it loads the settings, starts the server and
@@ -41,8 +42,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		baseURL = url
 	}
 	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID}
+	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger}
+	defer streams.Close()
 	handler := server.NewServer(server.Deps{
-		Logger: logger, Config: cfg, Client: client, Version: buildVersion(), Started: started,
+		Logger: logger, Config: cfg, Client: client, Streams: streams, Version: buildVersion(), Started: started,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -50,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
 	srv := newHTTPServer(handler, logger)
+	srv.RegisterOnShutdown(streams.Shutdown) // open streams end with an event telling clients to reconnect
 	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "upstream", baseURL, "version", buildVersion())
 	return serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
 }

@@ -20,6 +20,7 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 	var snap codegen.AgentRun
 	if run != nil {
 		now := s.opts.Now()
+		run.every = s.opts.Step // seed runs were spaced a minute apart
 		run.schedule(resumed(in.Prompt), now)
 		run.advance(now)
 		snap = run.snapshot()

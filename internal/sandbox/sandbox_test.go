@@ -225,3 +225,14 @@ func TestPaymentRequiredAndBadDirectives(t *testing.T) {
 		t.Errorf("got %d %+v, want 422 naming the directive", resp.StatusCode, v)
 	}
 }
+
+func TestResumedSeedRunMovesAtTheSandboxStep(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{Step: time.Second})
+	var run codegen.AgentRun
+	f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", `{"agent_run_id":12345,"prompt":"More"}`, &run)
+	f.clock.Advance(5 * time.Second)
+	if l := f.logs(12345); *l.Status != "COMPLETE" {
+		t.Errorf("resumed seed run is %s after 5 steps of 1 s, want COMPLETE", *l.Status)
+	}
+}

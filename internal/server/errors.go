@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // Error is a failure with the answer it deserves. Message is shown to the
@@ -66,6 +67,8 @@ func asError(err error) (e *Error, ok bool) {
 		return e, true
 	case errors.Is(err, context.Canceled):
 		return nil, false
+	case errors.Is(err, stream.ErrShuttingDown):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down: reconnect", RetryAfter: "1"}, true
 	case errors.As(err, &apiErr):
 		if code, pass := upstreamCodes[apiErr.StatusCode]; pass {
 			return &Error{Status: apiErr.StatusCode, Code: code, Message: apiErr.Message, Cause: err, RetryAfter: apiErr.RetryAfter}, true
@@ -80,15 +83,25 @@ func asError(err error) (e *Error, ok bool) {
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Cause: err}, true
 }
 
+// errorBody returns the answer err deserves and its envelope, encoded; ok is
+// false when the caller has gone and nothing should be written.
+func errorBody(r *http.Request, err error) (e *Error, body []byte, ok bool) {
+	e, ok = asError(err)
+	if !ok || r.Context().Err() != nil {
+		return nil, nil, false
+	}
+	body, _ = json.Marshal(envelope{Error: e.Message, StatusCode: e.Status, RequestID: RequestID(r.Context()), Code: e.Code})
+	return e, body, true
+}
+
 // writeError answers r with err's status and envelope, and hands the error to
 // the access log. It writes nothing when the caller has gone.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	recordCause(w, err)
-	e, ok := asError(err)
-	if !ok || r.Context().Err() != nil {
+	e, body, ok := errorBody(r, err)
+	if !ok {
 		return
 	}
-	body, _ := json.Marshal(envelope{Error: e.Message, StatusCode: e.Status, RequestID: RequestID(r.Context()), Code: e.Code})
 	h := w.Header()
 	if e.RetryAfter != "" {
 		h.Set("Retry-After", e.RetryAfter)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // secretToken is used by every test so that the log check in newProxy can
@@ -92,9 +93,12 @@ func newProxy(t *testing.T, u *upstream, o proxyOpts) string {
 	}
 	logs := &syncBuffer{}
 	logger := newTestLogger(logs)
-	proxy := httptest.NewServer(NewServer(Deps{Logger: logger, Config: cfg, Client: client, Version: "test", Started: time.Now()}))
+	hub := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Linger: 20 * time.Millisecond}
+	proxy := httptest.NewServer(NewServer(Deps{Logger: logger, Config: cfg, Client: client, Streams: hub, Version: "test", Started: time.Now()}))
 	t.Cleanup(func() {
+		hub.Shutdown()
 		proxy.Close()
+		hub.Close()
 		if strings.Contains(logs.String(), secretToken) {
 			t.Errorf("the token appears in the logs:\n%s", logs.String())
 		}

@@ -27,6 +27,9 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, maxBody))
 		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
 	})
+	// EventSource cannot send headers: this route alone also takes the token
+	// as ?access_token=, and like every route its URL is never logged.
+	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/{id}/logs/stream", handleStream(d.Streams, orgs, d.Config.Heartbeat))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

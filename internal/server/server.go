@@ -12,6 +12,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // Deps are what NewServer wires into the handlers; each handler gets only
@@ -23,6 +24,8 @@ type Deps struct {
 	Config config.Config
 	// Client calls the Codegen API. Required.
 	Client *codegen.Client
+	// Streams serves the log streams. Required.
+	Streams *stream.Hub
 	// Version is the build's version, reported by /health.
 	Version string
 	// Started is when the process started, for /health's uptime.

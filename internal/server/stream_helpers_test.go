@@ -1,0 +1,249 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
+)
+
+// fakeClock is a settable time source for the sandbox.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// streamEnv is a proxy with a stream hub in front of a sandbox on a fake
+// clock. Each upstream log read advances the clock by tick (when set), so a
+// run moves one step per poll whatever the real timing.
+type streamEnv struct {
+	proxy string
+	hub   *stream.Hub
+	clock *fakeClock
+	tick  atomic.Int64 // nanoseconds the clock moves per log read
+
+	logReads atomic.Int64 // upstream log reads, all tokens
+	mu       sync.Mutex
+	readsBy  map[string]int // upstream log reads per Authorization header
+	fail     atomic.Int32   // the next n log reads answer 429
+}
+
+const sandboxStep = time.Second
+
+// streamOpts adjust a streamEnv.
+type streamOpts struct {
+	hub       func(*stream.Hub)
+	heartbeat time.Duration // zero: an hour
+}
+
+func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
+	t.Helper()
+	e := &streamEnv{clock: &fakeClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, readsBy: map[string]int{}}
+	sb := sandbox.New(sandbox.Options{Now: e.clock.Now, Step: sandboxStep})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/logs") {
+			e.logReads.Add(1)
+			e.mu.Lock()
+			e.readsBy[r.Header.Get("Authorization")]++
+			e.mu.Unlock()
+			if e.fail.Add(-1) >= 0 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				io.WriteString(w, `{"message":"Rate limit exceeded. Please try again later.","status_code":429}`)
+				return
+			}
+			e.clock.Advance(time.Duration(e.tick.Load()))
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(upstream.Close)
+
+	cfg, err := config.Load(nil, func(k string) string {
+		return map[string]string{"CODEGEN_BASE_URL": upstream.URL + "/v1", "CODEGEN_ORG_ID": "323"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Heartbeat = time.Hour
+	if o.heartbeat > 0 {
+		cfg.Heartbeat = o.heartbeat
+	}
+	client := &codegen.Client{BaseURL: cfg.BaseURL, RequestID: RequestID, Retries: -1}
+	e.hub = &stream.Hub{Client: client, Interval: 10 * time.Millisecond, Budget: 6000, Linger: 20 * time.Millisecond}
+	if o.hub != nil {
+		o.hub(e.hub)
+	}
+	srv := httptest.NewServer(NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: e.hub}))
+	t.Cleanup(func() {
+		e.hub.Shutdown()
+		srv.Close()
+		e.hub.Close()
+	})
+	e.proxy = srv.URL
+	return e
+}
+
+// create makes a sandbox run through the proxy and returns its id.
+func (e *streamEnv) create(t *testing.T, prompt string) int64 {
+	t.Helper()
+	resp, body := call(t, "POST", e.proxy+"/agent-runs", fmt.Sprintf(`{"prompt":%q}`, prompt))
+	if resp.StatusCode != 200 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	var run codegen.AgentRun
+	json.Unmarshal([]byte(body), &run)
+	return run.ID
+}
+
+// event is one SSE event, or a comment when name is ":".
+type event struct {
+	id, name, data string
+}
+
+// sse is an open event stream.
+type sse struct {
+	resp   *http.Response
+	events chan event
+}
+
+// open starts a stream of run id; extra gives header pairs, and a path
+// suffix such as "?after=3" may be given in query.
+func (e *streamEnv) open(t *testing.T, id int64, query string, headers ...string) *sse {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream%s", e.proxy, id, query), nil)
+	if !strings.Contains(query, "access_token") {
+		req.Header.Set("Authorization", "Bearer "+secretToken)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sse{resp: resp, events: make(chan event, 1024)}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 {
+		return s
+	}
+	go func() {
+		defer close(s.events)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var ev event
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" {
+					s.events <- ev
+				}
+				ev = event{}
+			case strings.HasPrefix(line, ":"):
+				s.events <- event{name: ":", data: line}
+			case strings.HasPrefix(line, "id: "):
+				ev.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data = strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	return s
+}
+
+// until collects events until one named name arrives (included), the
+// stream ends, or the wait runs out.
+func (s *sse) until(t *testing.T, name string, wait time.Duration) []event {
+	t.Helper()
+	var got []event
+	timeout := time.After(wait)
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				return got
+			}
+			got = append(got, ev)
+			if ev.name == name {
+				return got
+			}
+		case <-timeout:
+			t.Fatalf("no %q event within %s; got %d events: %v", name, wait, len(got), names(got))
+		}
+	}
+}
+
+// closed reports whether the server ended the stream within wait.
+func (s *sse) closed(wait time.Duration) bool {
+	timeout := time.After(wait)
+	for {
+		select {
+		case _, ok := <-s.events:
+			if !ok {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}
+
+func names(evs []event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.name)
+	}
+	return out
+}
+
+// logIDs returns the ids of the log events, checking each has one.
+func logIDs(t *testing.T, evs []event) []string {
+	t.Helper()
+	var ids []string
+	for _, e := range evs {
+		switch {
+		case e.name == "log" && e.id == "":
+			t.Errorf("log event without id: %+v", e)
+		case e.name != "log" && e.id != "":
+			t.Errorf("%s event carries id %q; only logs may", e.name, e.id)
+		case e.name == "log":
+			ids = append(ids, e.id)
+		}
+	}
+	return ids
+}
+
+// seq returns "from" .. "to-1" as strings.
+func seq(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprint(i))
+	}
+	return out
+}

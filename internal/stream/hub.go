@@ -1,0 +1,203 @@
+// Package stream serves agent-run logs as Server-Sent Events with one shared
+// upstream poller per (token, organization, run).
+//
+// Every subscriber to a run with the same token shares one poller, which
+// pages through the Codegen logs endpoint into an in-memory history; each
+// subscriber sends that history from its own position. Different tokens never
+// share a poller, a history or a budget. Pollers start with their first
+// subscriber, stop shortly after their last leaves, and never outlive Close.
+package stream
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// ErrShuttingDown is returned by Subscribe once Shutdown has begun.
+var ErrShuttingDown = errors.New("stream: the server is shutting down")
+
+// Hub owns the pollers. Client is required; every other field has a useful
+// zero value. Fields must not change after the first Subscribe. A Hub is safe
+// for concurrent use.
+type Hub struct {
+	// Client reads the logs and runs upstream.
+	Client *codegen.Client
+	// Interval is the base time between polls of one run: after new
+	// activity a poller polls twice as often, and when idle it slows down
+	// to 2.5 times as long. If zero, 2 seconds.
+	Interval time.Duration
+	// Budget is how many upstream log reads per minute one token's pollers
+	// may make together; the API allows 60. If zero, 50.
+	Budget int
+	// Linger is how long a poller outlives its last subscriber, so a
+	// reconnecting client finds it warm. If zero, 1 second.
+	Linger time.Duration
+	// Logger receives poller errors. If nil, they are not logged.
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	pollers   map[key]*poller
+	budgets   map[[32]byte]*budget
+	closing   chan struct{} // closed by Shutdown
+	wg        sync.WaitGroup
+	initOnce  sync.Once
+	counters  Counters
+	subsCount atomic.Int64
+}
+
+// key names a poller. The token is kept as a hash so that it is never a map
+// key, a label or a log field.
+type key struct {
+	token    [32]byte
+	org, run int64
+}
+
+// Counters are the Hub's running totals, for metrics.
+type Counters struct {
+	Polls      atomic.Int64 // upstream log reads made
+	PollsSaved atomic.Int64 // log reads avoided by sharing: subscribers served beyond the first, per poll
+}
+
+func (h *Hub) init() {
+	h.initOnce.Do(func() {
+		h.pollers = map[key]*poller{}
+		h.budgets = map[[32]byte]*budget{}
+		h.closing = make(chan struct{})
+	})
+}
+
+// Subscribe joins the poller of (tok, org, run), starting one if none runs.
+// The caller must Close the returned Subscription.
+func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
+	h.init()
+	k := key{sha256.Sum256([]byte(tok)), org, run}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closing:
+		return nil, ErrShuttingDown
+	default:
+	}
+	p := h.pollers[k]
+	if p == nil {
+		p = h.startPoller(k, tok, org, run)
+	}
+	p.subs++
+	h.subsCount.Add(1)
+	return &Subscription{hub: h, p: p}, nil
+}
+
+// startPoller creates and starts the poller for k. h.mu is held.
+func (h *Hub) startPoller(k key, tok string, org, run int64) *poller {
+	b := h.budgets[k.token]
+	if b == nil {
+		b = newBudget(h.budget())
+		h.budgets[k.token] = b
+	}
+	b.refs++
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &poller{hub: h, key: k, token: tok, org: org, run: run, budget: b, cancel: cancel, changed: make(chan struct{})}
+	h.pollers[k] = p
+	h.wg.Add(1)
+	go p.loop(ctx)
+	return p
+}
+
+// release drops one subscriber of p; the last one schedules p's end.
+func (h *Hub) release(p *poller) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p.subs--
+	h.subsCount.Add(-1)
+	if p.subs > 0 {
+		return
+	}
+	if p.linger != nil {
+		p.linger.Stop()
+	}
+	p.linger = time.AfterFunc(h.linger(), func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if p.subs == 0 && h.pollers[p.key] == p {
+			h.remove(p)
+		}
+	})
+}
+
+// remove forgets p and stops it. h.mu is held.
+func (h *Hub) remove(p *poller) {
+	delete(h.pollers, p.key)
+	p.cancel()
+	if p.budget.refs--; p.budget.refs == 0 {
+		delete(h.budgets, p.key.token)
+	}
+}
+
+// Shutdown tells every subscriber to end its stream with a final event, and
+// refuses new subscriptions. Call Close after the server has drained.
+func (h *Hub) Shutdown() {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closing:
+	default:
+		close(h.closing)
+	}
+}
+
+// Close shuts down, stops every poller and waits for them to return.
+func (h *Hub) Close() {
+	h.Shutdown()
+	h.mu.Lock()
+	for _, p := range h.pollers {
+		if p.linger != nil {
+			p.linger.Stop()
+		}
+		h.remove(p)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// Pollers is the number of pollers, running or lingering.
+func (h *Hub) Pollers() int {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.pollers)
+}
+
+// Subscribers is the number of open subscriptions.
+func (h *Hub) Subscribers() int64 { return h.subsCount.Load() }
+
+// Counters returns the Hub's running totals.
+func (h *Hub) Counters() *Counters { return &h.counters }
+
+func (h *Hub) interval() time.Duration {
+	if h.Interval > 0 {
+		return h.Interval
+	}
+	return 2 * time.Second
+}
+
+func (h *Hub) budget() int {
+	if h.Budget > 0 {
+		return h.Budget
+	}
+	return 50
+}
+
+func (h *Hub) linger() time.Duration {
+	if h.Linger > 0 {
+		return h.Linger
+	}
+	return time.Second
+}

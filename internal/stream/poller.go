@@ -1,0 +1,249 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// pageSize is the most logs the API returns per call.
+const pageSize = 100
+
+// poller follows one run for one token. Its loop goroutine is the only
+// writer of its state; subscribers read the state under mu and wait on
+// changed, which is closed and replaced on every change. subs and linger are
+// guarded by the Hub's mutex.
+type poller struct {
+	hub      *Hub
+	key      key
+	token    string
+	org, run int64
+	budget   *budget
+	cancel   context.CancelFunc
+	subs     int
+	linger   *time.Timer
+
+	mu       sync.Mutex
+	changed  chan struct{}
+	logs     []json.RawMessage // logs[i] is position i
+	status   string            // upstream status, as sent
+	statusV  int               // bumped on every status change; 0 before the first poll
+	event    []byte            // status event data for statusV
+	final    []byte            // the finished run, once done
+	done     bool              // terminal status reached and every log read
+	fatal    error             // 401/403/404: the stream cannot go on
+	trouble  error             // the latest transient failure
+	troubleV int               // bumped on every transient failure
+}
+
+// terminal are the statuses after which a run writes no more logs.
+var terminal = map[string]bool{
+	"COMPLETE": true, "FAILED": true, "ERROR": true, "CANCELLED": true, "STOPPED": true,
+	"TIMEOUT": true, "MAX_ITERATIONS_REACHED": true, "OUT_OF_TOKENS": true,
+}
+
+// IsTerminal reports whether status, in any case, ends a run.
+func IsTerminal(status string) bool { return terminal[strings.ToUpper(status)] }
+
+// loop polls until the run is done, a fatal error occurs, or ctx ends.
+func (p *poller) loop(ctx context.Context) {
+	defer p.hub.wg.Done()
+	base := p.hub.interval()
+	wait, failures := base, 0
+	for {
+		active, err := p.poll(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			failures = 0
+			if active {
+				wait = base / 2
+			} else {
+				wait = min(wait*3/2, base*5/2)
+			}
+		case isFatal(err):
+			p.update(func() { p.fatal = err })
+			p.log("stream poller stopped", err)
+			return
+		default:
+			failures++
+			wait = p.backoff(err, failures, base)
+			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
+			p.log("stream poll failed; retrying", err)
+		}
+		if p.isDone() || !sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// poll reads every log past the history, 100 at a time, and the run when its
+// status changed. active reports whether anything new arrived.
+func (p *poller) poll(ctx context.Context) (active bool, err error) {
+	for {
+		if err := p.budget.wait(ctx); err != nil {
+			return active, err
+		}
+		p.mu.Lock()
+		next := len(p.logs)
+		p.mu.Unlock()
+		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
+		p.hub.counters.Polls.Add(1)
+		p.hub.mu.Lock()
+		p.hub.counters.PollsSaved.Add(int64(max(p.subs-1, 0)))
+		p.hub.mu.Unlock()
+		if err != nil {
+			return active, err
+		}
+		var page codegen.RawRunLogs
+		if err := json.Unmarshal(body, &page); err != nil {
+			return active, fmt.Errorf("%w: decoding logs: %w", codegen.ErrBadResponse, err)
+		}
+		status := ""
+		if page.Status != nil {
+			status = *page.Status
+		}
+		caughtUp := len(page.Logs) < pageSize || (page.TotalLogs != nil && next+len(page.Logs) >= *page.TotalLogs)
+		newStatus := p.statusChanged(status)
+		var event, final []byte
+		if newStatus || (caughtUp && IsTerminal(status)) {
+			event, final = p.describe(ctx, body)
+		}
+		p.update(func() {
+			p.logs = append(p.logs, page.Logs...)
+			p.trouble = nil
+			if newStatus {
+				p.status, p.statusV, p.event = status, p.statusV+1, event
+			}
+			if caughtUp && IsTerminal(status) {
+				p.done, p.final = true, final
+			}
+		})
+		active = active || newStatus || len(page.Logs) > 0
+		if caughtUp {
+			return active, nil
+		}
+	}
+}
+
+func (p *poller) statusChanged(status string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.statusV == 0 || status != p.status
+}
+
+// describe returns the status event data (id, status, result, summary,
+// github_pull_requests) and the whole run, read once per status change. If
+// the run cannot be read, the fields of the logs answer stand in, and the
+// event data doubles as the run.
+func (p *poller) describe(ctx context.Context, logsBody []byte) (event, run []byte) {
+	run, err := p.hub.Client.GetRun(ctx, p.token, p.org, p.run)
+	source := run
+	if err != nil {
+		p.log("reading the run for a status event", err)
+		source = logsBody
+	}
+	var ev statusEvent
+	if json.Unmarshal(source, &ev) != nil {
+		ev = statusEvent{}
+	}
+	event, _ = json.Marshal(ev)
+	if err != nil {
+		run = event
+	}
+	return event, run
+}
+
+// statusEvent is the data of a status event, fields in the documented order.
+// A missing field encodes as null.
+type statusEvent struct {
+	ID                 json.RawMessage `json:"id"`
+	Status             json.RawMessage `json:"status"`
+	Result             json.RawMessage `json:"result"`
+	Summary            json.RawMessage `json:"summary"`
+	GithubPullRequests json.RawMessage `json:"github_pull_requests"`
+}
+
+// update changes the state under the lock and wakes every subscriber.
+func (p *poller) update(change func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	change()
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *poller) isDone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+// backoff is the wait after the n-th failure in a row: the API's
+// Retry-After when it gave one (paused for every poller of the token), else
+// exponential from the base interval, capped at 30 s.
+func (p *poller) backoff(err error, n int, base time.Duration) time.Duration {
+	var apiErr *codegen.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests {
+		d := parseRetryAfter(apiErr.RetryAfter)
+		if d <= 0 {
+			d = base << min(n, 4)
+		}
+		p.budget.pauseFor(d)
+		return d
+	}
+	return min(base<<min(n, 5), 30*time.Second)
+}
+
+// parseRetryAfter reads seconds or an HTTP date; zero when absent or bad.
+func parseRetryAfter(v string) time.Duration {
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+// isFatal reports errors after which polling is pointless: the token is
+// refused or the run is not there.
+func isFatal(err error) bool {
+	var apiErr *codegen.Error
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.StatusCode {
+	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound,
+		http.StatusUnprocessableEntity, http.StatusBadRequest:
+		return true
+	}
+	return false
+}
+
+func (p *poller) log(msg string, err error) {
+	if p.hub.Logger != nil {
+		p.hub.Logger.Warn(msg, "org", p.org, "run", p.run, "error", err.Error())
+	}
+}
+
+// sleep waits d unless ctx ends first, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,92 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Writer writes Server-Sent Events to one client and flushes them through
+// every middleware wrapper (via http.ResponseController). It is not safe for
+// concurrent use: one subscriber owns it.
+type Writer struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte
+	// WriteTimeout bounds each flush; a client that reads slower than this
+	// is dropped. Zero means 30 seconds.
+	WriteTimeout time.Duration
+}
+
+// NewWriter starts an event stream on w: it sends the SSE headers and a
+// retry hint, lifts the server's write deadline (streams outlive it), and
+// flushes.
+func NewWriter(w http.ResponseWriter, retry time.Duration) (*Writer, error) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Del("Content-Length")
+	w.WriteHeader(http.StatusOK)
+	sw := &Writer{w: w, rc: http.NewResponseController(w)}
+	sw.buf = append(sw.buf, "retry: "...)
+	sw.buf = strconv.AppendInt(sw.buf, retry.Milliseconds(), 10)
+	sw.buf = append(sw.buf, "\n\n"...)
+	return sw, sw.Flush()
+}
+
+// Log queues a log event whose id is the entry's position in the run.
+func (s *Writer) Log(pos int, data json.RawMessage) {
+	s.buf = append(s.buf, "id: "...)
+	s.buf = strconv.AppendInt(s.buf, int64(pos), 10)
+	s.buf = append(s.buf, '\n')
+	s.event("log", data)
+}
+
+// Event queues a control event (status, done, error). Control events carry
+// no id, so a client's last event id is always a log position.
+func (s *Writer) Event(name string, data []byte) { s.event(name, data) }
+
+// Ping queues a heartbeat comment.
+func (s *Writer) Ping() { s.buf = append(s.buf, ": ping\n\n"...) }
+
+func (s *Writer) event(name string, data []byte) {
+	s.buf = append(s.buf, "event: "...)
+	s.buf = append(s.buf, name...)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = appendOneLine(s.buf, data)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+// appendOneLine appends JSON data, compacted if it spans lines, since a
+// newline would end the SSE data field.
+func appendOneLine(dst, data []byte) []byte {
+	if bytes.IndexByte(data, '\n') < 0 && bytes.IndexByte(data, '\r') < 0 {
+		return append(dst, data...)
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, data) == nil {
+		return append(dst, b.Bytes()...)
+	}
+	return append(dst, bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r"), nil), []byte("\n"), []byte(" "))...)
+}
+
+// Flush sends what is queued.
+func (s *Writer) Flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	timeout := s.WriteTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := s.w.Write(s.buf)
+	s.buf = s.buf[:0]
+	if err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
