@@ -20,8 +20,10 @@ type Browser struct {
 	// Ctx runs chromedp actions in the tab. It ends at test cleanup.
 	Ctx context.Context
 
-	mu   sync.Mutex
-	urls []string
+	mu      sync.Mutex
+	urls    []string
+	ids     map[network.RequestID]string // request id to URL
+	blocked map[string]bool              // URLs the browser refused to fetch (CSP, mixed content)
 }
 
 // New starts a fresh headless Chromium for t with its own profile and no
@@ -50,13 +52,19 @@ func New(t testing.TB) *Browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	}
-	b := &Browser{}
+	b := &Browser{ids: map[network.RequestID]string{}, blocked: map[string]bool{}}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		if req, ok := ev.(*network.EventRequestWillBeSent); ok {
-			b.mu.Lock()
-			b.urls = append(b.urls, req.Request.URL)
-			b.mu.Unlock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			b.urls = append(b.urls, ev.Request.URL)
+			b.ids[ev.RequestID] = ev.Request.URL
+		case *network.EventLoadingFailed:
+			if ev.BlockedReason != "" {
+				b.blocked[b.ids[ev.RequestID]] = true
+			}
 		}
 	}))
 	t.Cleanup(func() {
@@ -89,15 +97,19 @@ func (b *Browser) Requests() []string {
 	return append([]string(nil), b.urls...)
 }
 
-// OffHost returns the requested URLs whose host is not 127.0.0.1 (data: and
-// about: URLs, which never reach a network, excepted).
+// OffHost returns the requested URLs whose host is not 127.0.0.1, leaving
+// out those that never reach a network: data:, blob: and about: URLs, and
+// requests the browser itself blocked (by the page's Content-Security-Policy).
 func (b *Browser) OffHost() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	var out []string
-	for _, raw := range b.Requests() {
+	for _, raw := range b.urls {
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "data" && u.Scheme != "about" && u.Scheme != "blob" && u.Hostname() != "127.0.0.1") {
-			out = append(out, raw)
+		if err == nil && (u.Scheme == "data" || u.Scheme == "about" || u.Scheme == "blob" || u.Hostname() == "127.0.0.1" || b.blocked[raw]) {
+			continue
 		}
+		out = append(out, raw)
 	}
 	return out
 }

@@ -17,20 +17,20 @@ type User struct {
 	FullName       *string `json:"full_name"`
 	Role           *string `json:"role"`
 	IsAdmin        *bool   `json:"is_admin"`
-}
+} //@name UserResponse
 
 // Organization is the OrganizationResponse schema.
 type Organization struct {
 	ID       int64                `json:"id"`
 	Name     string               `json:"name"`
 	Settings OrganizationSettings `json:"settings"`
-}
+} //@name OrganizationResponse
 
 // OrganizationSettings is the OrganizationSettings schema.
 type OrganizationSettings struct {
 	EnablePRCreation     bool `json:"enable_pr_creation"`
 	EnableRulesDetection bool `json:"enable_rules_detection"`
-}
+} //@name OrganizationSettings
 
 // Page is the Page[T] envelope of every paginated list.
 type Page[T any] struct {
@@ -43,17 +43,17 @@ type Page[T any] struct {
 
 // AgentRun is the AgentRunResponse schema.
 type AgentRun struct {
-	ID                 int64               `json:"id"`
-	OrganizationID     int64               `json:"organization_id"`
-	Status             *string             `json:"status"`
-	CreatedAt          *string             `json:"created_at"`
-	WebURL             *string             `json:"web_url"`
+	ID                 int64               `json:"id" example:"12345"`
+	OrganizationID     int64               `json:"organization_id" example:"323"`
+	Status             *string             `json:"status" example:"ACTIVE"`
+	CreatedAt          *string             `json:"created_at" example:"2024-08-10T22:03:46.337400"`
+	WebURL             *string             `json:"web_url" example:"https://codegen.com/agent/trace/12345"`
 	Result             *string             `json:"result"`
 	Summary            *string             `json:"summary"`
-	SourceType         *string             `json:"source_type"`
+	SourceType         *string             `json:"source_type" example:"API"`
 	GithubPullRequests []GithubPullRequest `json:"github_pull_requests"`
-	Metadata           map[string]any      `json:"metadata"`
-}
+	Metadata           map[string]any      `json:"metadata" swaggertype:"object,string" example:"source:api"`
+} //@name AgentRunResponse
 
 // GithubPullRequest is the GithubPullRequestResponse schema.
 type GithubPullRequest struct {
@@ -62,7 +62,7 @@ type GithubPullRequest struct {
 	URL            *string `json:"url"`
 	CreatedAt      string  `json:"created_at"`
 	HeadBranchName *string `json:"head_branch_name"`
-}
+} //@name GithubPullRequestResponse
 
 // AgentRunLog is the AgentRunLogResponse schema. Observation is an object, a
 // string or null.
@@ -75,7 +75,7 @@ type AgentRunLog struct {
 	Observation any            `json:"observation"`
 	ToolInput   map[string]any `json:"tool_input"`
 	ToolOutput  map[string]any `json:"tool_output"`
-}
+} //@name AgentRunLogResponse
 
 // AgentRunWithLogs is the AgentRunWithLogsResponse schema: a run and one page
 // of its logs, oldest first unless reverse was asked for.
@@ -92,7 +92,7 @@ type AgentRunWithLogs struct {
 	Page           *int           `json:"page"`
 	Size           *int           `json:"size"`
 	Pages          *int           `json:"pages"`
-}
+} //@name AgentRunWithLogsResponse
 
 // CreateAgentRunInput is the CreateAgentRunInput schema. Nil fields are
 // omitted so the upstream applies its own defaults.

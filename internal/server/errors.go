@@ -39,11 +39,11 @@ func badRequest(format string, args ...any) *Error {
 // envelope is the body of every error answer, compatible with the seed
 // server's {"error","status_code","request_id"} and adding a stable code.
 type envelope struct {
-	Error      string `json:"error"`
-	StatusCode int    `json:"status_code"`
-	RequestID  string `json:"request_id"`
-	Code       string `json:"code"`
-}
+	Error      string `json:"error" example:"Authentication failed"`
+	StatusCode int    `json:"status_code" example:"401"`
+	RequestID  string `json:"request_id" example:"abc-123-def"`
+	Code       string `json:"code" example:"unauthorized"`
+} //@name ErrorResponse
 
 // upstreamCodes are the upstream statuses passed on to the caller as they
 // are, with the code each gets. Other upstream errors become 502.

@@ -12,7 +12,7 @@ type health struct {
 	Mode          string  `json:"mode" example:"sandbox" enums:"sandbox,upstream"`
 	Timestamp     string  `json:"timestamp" example:"2026-11-25T20:00:00Z"`
 	UptimeSeconds float64 `json:"uptime_seconds" example:"42.5"`
-}
+} //@name HealthResponse
 
 // handleHealth reports liveness without calling upstream.
 //
@@ -21,6 +21,7 @@ type health struct {
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	health
+//	@ID			health
 //	@Router			/health [get]
 func handleHealth(version, mode string, started time.Time) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {

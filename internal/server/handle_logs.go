@@ -11,6 +11,28 @@ import (
 
 // handleRunLogs returns a run with one page of its logs. Without a
 // message_type filter the upstream answer is passed on as it is.
+//
+//	@Summary		Get an agent run's logs
+//	@Description	The run with one page of its logs, oldest first (or newest first with reverse). A message_type filter reads the run's logs from the start, 100 per call, up to FILTER_SCAN_LIMIT, and reports it in X-Filter-Scanned and X-Filter-Complete, as the status filter of the run list does.
+//	@Tags			logs
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id						path		int		true	"Agent run id"	minimum(1)	example(12345)
+//	@Param			page					query		int		false	"Page number, 1-based (instead of skip)"	minimum(1)
+//	@Param			skip					query		int		false	"Logs to skip (instead of page)"			minimum(0)	default(0)
+//	@Param			limit					query		int		false	"Page size"									minimum(1)	maximum(100)	default(100)	example(10)
+//	@Param			reverse					query		bool	false	"Newest first"
+//	@Param			message_type			query		string	false	"Only these message types: one or a comma list, any case"	example(ACTION,FINAL_ANSWER)
+//	@Param			X-Codegen-Org-Id		header		int		false	"Organization to act on"
+//	@Param			org_id					query		int		false	"Organization to act on (instead of the header)"
+//	@Success		200						{object}	codegen.AgentRunWithLogs
+//	@Header			200						{string}	X-Filter-Scanned	"With a message_type filter: upstream logs read"
+//	@Header			200						{string}	X-Filter-Complete	"With a message_type filter: false when total_logs is a lower bound"
+//	@Failure		400,401,403,404,422,429	{object}	envelope
+//	@Header			429						{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,504					{object}	envelope
+//	@ID			getAgentRunLogs
+//	@Router			/agent-runs/{id}/logs [get]
 func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)

@@ -13,21 +13,38 @@ import (
 // createRunRequest is the body of POST /agent-runs. Pointers tell a missing
 // field from a zero one.
 type createRunRequest struct {
-	Prompt    *string        `json:"prompt" example:"Create a Python function to calculate fibonacci numbers"`
-	Images    []string       `json:"images,omitempty"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	RepoID    *int64         `json:"repo_id,omitempty"`
+	Prompt    *string        `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
+	Images    []string       `json:"images,omitempty"` // base64 data URIs
+	Metadata  map[string]any `json:"metadata,omitempty" swaggertype:"object,string" example:"priority:high,source:api"`
+	RepoID    *int64         `json:"repo_id,omitempty" minimum:"1"`
 	Model     *string        `json:"model,omitempty"`
 	AgentType *string        `json:"agent_type,omitempty" enums:"codegen,claude_code"`
 } //@name CreateAgentRunRequest
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
-	Prompt *string  `json:"prompt" example:"Also add unit tests"`
+	Prompt *string  `json:"prompt" validate:"required" example:"Also add unit tests"`
 	Images []string `json:"images,omitempty"`
 } //@name ResumeAgentRunRequest
 
 // handleCreateRun validates the run and creates it upstream.
+//
+//	@Summary		Create an agent run
+//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs. Never retried: a run is created at most once per call.
+//	@Tags			agent-runs
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			X-Codegen-Org-Id			header		int					false	"Organization to act on"
+//	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
+//	@Param			run							body		createRunRequest	true	"The run"
+//	@Success		200							{object}	codegen.AgentRun
+//	@Failure		400,401,402,403,404,413,415	{object}	envelope
+//	@Failure		422,429						{object}	envelope
+//	@Header			429							{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,504						{object}	envelope
+//	@ID			createAgentRun
+//	@Router			/agent-runs [post]
 func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var req createRunRequest
@@ -92,6 +109,28 @@ func validImages(images []string) error {
 
 // handleListRuns lists the organization's runs, newest first. Without a
 // status filter the upstream page is passed on as it is.
+//
+//	@Summary		List agent runs
+//	@Description	The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
+//	@Tags			agent-runs
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			page				query		int		false	"Page number, 1-based (instead of skip)"	minimum(1)
+//	@Param			skip				query		int		false	"Runs to skip (instead of page)"			minimum(0)	default(0)
+//	@Param			limit				query		int		false	"Page size"									minimum(1)	maximum(100)	default(100)
+//	@Param			user_id				query		int		false	"Only runs started by this user"
+//	@Param			source_type			query		string	false	"Only runs from this source"	Enums(LOCAL, SLACK, GITHUB, GITHUB_CHECK_SUITE, GITHUB_PR_REVIEW, LINEAR, API, CHAT, JIRA, CLICKUP, MONDAY, SETUP_COMMANDS)
+//	@Param			status				query		string	false	"Only runs in these statuses: one or a comma list, any case"	example(COMPLETE,FAILED)
+//	@Param			X-Codegen-Org-Id	header		int		false	"Organization to act on"
+//	@Param			org_id				query		int		false	"Organization to act on (instead of the header)"
+//	@Success		200					{object}	codegen.Page[codegen.AgentRun]
+//	@Header			200					{string}	X-Filter-Scanned	"With a status filter: upstream runs read"
+//	@Header			200					{string}	X-Filter-Complete	"With a status filter: false when total is a lower bound"
+//	@Failure		400,401,403,422,429	{object}	envelope
+//	@Header			429					{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,504				{object}	envelope
+//	@ID			listAgentRuns
+//	@Router			/agent-runs [get]
 func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
@@ -147,6 +186,21 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 }
 
 // handleGetRun passes on one run.
+//
+//	@Summary		Get an agent run
+//	@Description	A run's status, result, summary and pull requests.
+//	@Tags			agent-runs
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id						path		int	true	"Agent run id"	minimum(1)	example(12345)
+//	@Param			X-Codegen-Org-Id		header		int	false	"Organization to act on"
+//	@Param			org_id					query		int	false	"Organization to act on (instead of the header)"
+//	@Success		200						{object}	codegen.AgentRun
+//	@Failure		400,401,403,404,422,429	{object}	envelope
+//	@Header			429						{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,504					{object}	envelope
+//	@ID			getAgentRun
+//	@Router			/agent-runs/{id} [get]
 func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
@@ -168,6 +222,24 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 }
 
 // handleResumeRun resumes a run with a new prompt.
+//
+//	@Summary		Resume an agent run
+//	@Description	Sends a paused (or finished) run a new instruction; it goes on working.
+//	@Tags			agent-runs
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id							path		int					true	"Agent run id"	minimum(1)	example(12345)
+//	@Param			resume						body		resumeRunRequest	true	"The new instruction"
+//	@Param			X-Codegen-Org-Id			header		int					false	"Organization to act on"
+//	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
+//	@Success		200							{object}	codegen.AgentRun
+//	@Failure		400,401,403,404,413,415		{object}	envelope
+//	@Failure		422,429						{object}	envelope
+//	@Header			429							{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,504						{object}	envelope
+//	@ID			resumeAgentRun
+//	@Router			/agent-runs/{id}/resume [post]
 func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)

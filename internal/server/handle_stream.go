@@ -16,6 +16,26 @@ const retryHint = 3 * time.Second
 // with every other subscriber of the run with the same token. Before the
 // stream starts, failures are plain HTTP errors (a 404 stops a browser's
 // EventSource from reconnecting); after, they are error events.
+//
+//	@Summary		Stream an agent run's logs (Server-Sent Events)
+//	@Description	A text/event-stream of the run until it ends. Events: `status` (first, and on every change: data {id, status, result, summary, github_pull_requests}); `log` (one per entry, id = the entry's 0-based position, data = the entry as the API returned it); `done` (after the last log of a run in a terminal status: COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS; data = the finished run; the stream then closes); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). Control events carry no id. A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+//	@Description
+//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller.
+//	@Tags			logs
+//	@Produce		text/event-stream
+//	@Security		BearerAuth
+//	@Param			id						path		int		true	"Agent run id"	minimum(1)	example(12345)
+//	@Param			Last-Event-ID			header		int		false	"Resume after this log position"
+//	@Param			after					query		int		false	"Resume after this log position (for clients that cannot set headers)"	minimum(0)
+//	@Param			access_token			query		string	false	"The bearer token, for EventSource (prefer the header)"
+//	@Param			X-Codegen-Org-Id		header		int		false	"Organization to act on"
+//	@Param			org_id					query		int		false	"Organization to act on (instead of the header)"
+//	@Success		200						{string}	string	"event: status / log / done / error, as described above"
+//	@Failure		400,401,403,404,422,429	{object}	envelope
+//	@Header			429						{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,503,504				{object}	envelope
+//	@ID			streamAgentRunLogs
+//	@Router			/agent-runs/{id}/logs/stream [get]
 func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)

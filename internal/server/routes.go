@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/codegen-proxy/codegen-proxy/docs"
 )
 
 // addRoutes is the whole API on one screen. Every route the server answers
@@ -16,6 +18,11 @@ func addRoutes(r chi.Router, d Deps) {
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
 
 	r.Method(http.MethodGet, "/health", handleHealth(d.Version, d.mode(), d.Started))
+	r.Method(http.MethodGet, "/openapi.json", handleOpenAPI(specWithInfo(docs.OpenAPI, d.Config.Title, d.apiVersion())))
+	r.Method(http.MethodGet, "/docs", handleDocsIndex())
+	r.Method(http.MethodGet, "/docs/*", handleSwaggerUI())
+	r.Method(http.MethodGet, "/redoc", handleRedoc(d.Config.Title))
+	r.Method(http.MethodGet, "/redoc/redoc.standalone.js", handleRedocScript())
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireToken(false))

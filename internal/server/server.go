@@ -32,6 +32,14 @@ type Deps struct {
 	Started time.Time
 }
 
+// apiVersion is the version the API documentation shows.
+func (d Deps) apiVersion() string {
+	if d.Config.APIVersion != "" {
+		return d.Config.APIVersion
+	}
+	return d.Version
+}
+
 func (d Deps) mode() string {
 	if d.Config.Sandbox {
 		return "sandbox"

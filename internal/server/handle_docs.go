@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	httpSwagger "github.com/swaggo/http-swagger/v2"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/web"
+)
+
+// specWithInfo returns the OpenAPI document with its title and version set
+// to the running server's, or the document unchanged if it cannot be read.
+func specWithInfo(spec []byte, title, version string) []byte {
+	var doc map[string]any
+	if json.Unmarshal(spec, &doc) != nil {
+		return spec
+	}
+	info, _ := doc["info"].(map[string]any)
+	if info == nil {
+		info = map[string]any{}
+		doc["info"] = info
+	}
+	info["title"], info["version"] = title, version
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return spec
+	}
+	return out
+}
+
+// handleOpenAPI serves the API's OpenAPI 3 document.
+//
+//	@Summary	OpenAPI document
+//	@Tags		system
+//	@Produce	json
+//	@Success	200	{object}	object	"The OpenAPI 3.0 document of this API"
+//	@ID		getOpenAPI
+//	@Router		/openapi.json [get]
+func handleOpenAPI(spec []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		writeRaw(w, http.StatusOK, spec)
+	})
+}
+
+// handleDocsIndex sends /docs to the Swagger UI page.
+//
+//	@Summary	Swagger UI
+//	@Tags		system
+//	@Success	301	"Redirects to /docs/index.html"
+//	@ID		swaggerUI
+//	@Router		/docs [get]
+func handleDocsIndex() http.Handler {
+	return http.RedirectHandler("/docs/index.html", http.StatusMovedPermanently)
+}
+
+// handleSwaggerUI serves Swagger UI, embedded in the binary by
+// swaggo/files, reading /openapi.json.
+//
+//	@Summary	Swagger UI page and assets
+//	@Tags		system
+//	@Produce	html
+//	@Param		path	path	string	true	"index.html or an asset of the page"
+//	@Success	200		{string}	string	"The page or asset"
+//	@ID		swaggerUIAsset
+//	@Router		/docs/{path} [get]
+func handleSwaggerUI() http.Handler {
+	return httpSwagger.Handler(
+		httpSwagger.URL("/openapi.json"),
+		httpSwagger.PersistAuthorization(true),
+		httpSwagger.DocExpansion("list"),
+	)
+}
+
+// handleRedoc serves the ReDoc page.
+//
+//	@Summary	ReDoc
+//	@Tags		system
+//	@Produce	html
+//	@Success	200	{string}	string	"The ReDoc page"
+//	@ID		redoc
+//	@Router		/redoc [get]
+func handleRedoc(title string) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		var page bytes.Buffer
+		if err := web.WriteRedocPage(&page, title, "/openapi.json", "/redoc/redoc.standalone.js"); err != nil {
+			return err
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", redocCSP)
+		w.Write(page.Bytes()) //nolint:errcheck // the client has gone
+		return nil
+	})
+}
+
+// redocCSP confines the ReDoc page to this server (and to the CDN the page
+// falls back to when no bundle is embedded). Among other things it keeps the
+// page offline: ReDoc's attribution logo, hard-coded to a CDN, is refused by
+// the browser and ReDoc then hides it.
+var redocCSP = "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
+
+// handleRedocScript serves the ReDoc bundle embedded at build time.
+//
+//	@Summary	ReDoc script
+//	@Tags		system
+//	@Produce	application/javascript
+//	@Success	200	{string}	string	"ReDoc's standalone bundle"
+//	@Failure	404	{object}	envelope	"The build did not embed the bundle"
+//	@ID		redocScript
+//	@Router		/redoc/redoc.standalone.js [get]
+func handleRedocScript() http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		js := web.RedocBundle()
+		if js == nil {
+			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "this build has no embedded ReDoc bundle: run make web"}
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/javascript; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(js)))
+		h.Set("Cache-Control", "public, max-age=86400")
+		w.Write(js) //nolint:errcheck // the client has gone
+		return nil
+	})
+}
