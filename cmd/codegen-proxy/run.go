@@ -13,6 +13,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
@@ -30,6 +31,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "codegen-proxy", buildVersion())
 		return nil
 	}
+	if cfg.HealthCheck {
+		return healthCheck(ctx, cfg.Addr)
+	}
 	logger := newLogger(cfg, stderr)
 
 	baseURL := cfg.BaseURL
@@ -41,11 +45,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer stop()
 		baseURL = url
 	}
-	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID}
+	m := metrics.New(buildVersion(), mode(cfg))
+	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger}
 	defer streams.Close()
+	m.WatchStreams(streams)
 	handler := server.NewServer(server.Deps{
-		Logger: logger, Config: cfg, Client: client, Streams: streams, Version: buildVersion(), Started: started,
+		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -115,6 +121,36 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// healthCheck asks the server listening on addr for /health on loopback.
+func healthCheck(ctx context.Context, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/health", nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /health answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func mode(cfg config.Config) string {
+	if cfg.Sandbox {
+		return "sandbox"
+	}
+	return "upstream"
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

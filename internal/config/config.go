@@ -69,6 +69,9 @@ type Config struct {
 	SandboxRateLimits bool
 	// ShowVersion asks for the version to be printed (--version).
 	ShowVersion bool
+	// HealthCheck asks for the /health of the server listening on Addr to
+	// be checked, for container health checks (--healthcheck).
+	HealthCheck bool
 }
 
 // Error is an invalid setting. The process should exit with status 2.
@@ -110,6 +113,7 @@ func Load(args []string, getenv func(string) string, output io.Writer) (Config, 
 			return err
 		})
 	fs.BoolFunc("version", "print the version and exit", func(string) error { c.ShowVersion = true; return nil })
+	fs.BoolFunc("healthcheck", "check the running server's /health and exit 0 if healthy", func(string) error { c.HealthCheck = true; return nil })
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, ErrHelp
@@ -161,5 +165,6 @@ Settings (a flag wins over its environment variable):
 	}
 	fmt.Fprintf(w, "  --%-22s %s\n", "sandbox", "serve the built-in Codegen API look-alike even when an upstream is configured")
 	fmt.Fprintf(w, "  --%-22s %s\n", "version", "print the version and exit")
+	fmt.Fprintf(w, "  --%-22s %s\n", "healthcheck", "check the /health of the server on --addr/PORT and exit 0 if healthy (for containers)")
 	fmt.Fprintf(w, "  --%-22s %s\n", "help", "print this help and exit")
 }

@@ -117,7 +117,7 @@ func TestHelpListsEverySettingWithItsEnvironmentName(t *testing.T) {
 			t.Errorf("help lacks --%s or env %s:\n%s", s.name, s.env, out.String())
 		}
 	}
-	for _, f := range []string{"--sandbox", "--version"} {
+	for _, f := range []string{"--sandbox", "--version", "--healthcheck"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
@@ -87,14 +88,16 @@ func newProxy(t *testing.T, u *upstream, o proxyOpts) string {
 	if o.config != nil {
 		o.config(&cfg)
 	}
-	client := &codegen.Client{BaseURL: cfg.BaseURL, Timeout: cfg.UpstreamTimeout, RequestID: RequestID, Retries: -1}
+	m := metrics.New("test", "upstream")
+	client := &codegen.Client{BaseURL: cfg.BaseURL, Timeout: cfg.UpstreamTimeout, RequestID: RequestID, Retries: -1, Observe: m.ObserveUpstream}
 	if o.client != nil {
 		o.client(client)
 	}
 	logs := &syncBuffer{}
 	logger := newTestLogger(logs)
 	hub := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Linger: 20 * time.Millisecond}
-	proxy := httptest.NewServer(NewServer(Deps{Logger: logger, Config: cfg, Client: client, Streams: hub, Version: "test", Started: time.Now()}))
+	m.WatchStreams(hub)
+	proxy := httptest.NewServer(NewServer(Deps{Logger: logger, Config: cfg, Client: client, Streams: hub, Metrics: m, Version: "test", Started: time.Now()}))
 	t.Cleanup(func() {
 		hub.Shutdown()
 		proxy.Close()

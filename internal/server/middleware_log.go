@@ -23,13 +23,7 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			rec := &responseRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-				if r.Context().Err() != nil {
-					status = statusClientClosed
-				}
-			}
+			status := rec.finalStatus(r)
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
@@ -94,18 +88,36 @@ func (w *responseRecorder) Flush() { _ = http.NewResponseController(w.ResponseWr
 
 func (w *responseRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// recordCause hands err to the responseRecorder under w, if any, for the
-// access log.
-func recordCause(w http.ResponseWriter, err error) {
+// finalStatus is the status the request was answered with: 200 when the
+// handler wrote nothing, unless the client had gone (499).
+func (w *responseRecorder) finalStatus(r *http.Request) int {
+	switch {
+	case w.status != 0:
+		return w.status
+	case r.Context().Err() != nil:
+		return statusClientClosed
+	}
+	return http.StatusOK
+}
+
+// recorderOf returns the responseRecorder under w, or nil.
+func recorderOf(w http.ResponseWriter) *responseRecorder {
 	for {
 		switch x := w.(type) {
 		case *responseRecorder:
-			x.cause = err
-			return
+			return x
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = x.Unwrap()
 		default:
-			return
+			return nil
 		}
+	}
+}
+
+// recordCause hands err to the responseRecorder under w, if any, for the
+// access log.
+func recordCause(w http.ResponseWriter, err error) {
+	if rec := recorderOf(w); rec != nil {
+		rec.cause = err
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
@@ -26,6 +27,9 @@ type Deps struct {
 	Client *codegen.Client
 	// Streams serves the log streams. Required.
 	Streams *stream.Hub
+	// Metrics records requests and is served at /metrics. If nil, NewServer
+	// makes one that records requests only.
+	Metrics *metrics.Metrics
 	// Version is the build's version, reported by /health.
 	Version string
 	// Started is when the process started, for /health's uptime.
@@ -48,11 +52,14 @@ func (d Deps) mode() string {
 }
 
 // NewServer returns the proxy's HTTP handler. Middleware runs in this order:
-// request id, access log, panic recovery, CORS, then per route the token
-// check and the handler.
+// request id, access log, metrics, panic recovery, CORS, then per route the
+// token check and the handler.
 func NewServer(d Deps) http.Handler {
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(d.Version, d.mode())
+	}
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(d.Logger), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
+	r.Use(requestID, accessLog(d.Logger), observe(d.Metrics), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
 	addRoutes(r, d)
 	return r
 }

@@ -231,7 +231,7 @@ func readsUntilDone(t *testing.T, n int) int64 {
 			t.Errorf("subscriber %d got other log ids than 0..249", i)
 		}
 	}
-	if got := e.hub.Counters().Polls.Load(); got != e.logReads.Load() {
+	if got := e.hub.Polls(); got != e.logReads.Load() {
 		t.Errorf("upstream saw %d log reads, the hub made %d: someone else read", e.logReads.Load(), got)
 	}
 	return e.logReads.Load()

@@ -42,14 +42,15 @@ type Hub struct {
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	pollers   map[key]*poller
-	budgets   map[[32]byte]*budget
-	closing   chan struct{} // closed by Shutdown
-	wg        sync.WaitGroup
-	initOnce  sync.Once
-	counters  Counters
-	subsCount atomic.Int64
+	mu         sync.Mutex
+	pollers    map[key]*poller
+	budgets    map[[32]byte]*budget
+	closing    chan struct{} // closed by Shutdown
+	wg         sync.WaitGroup
+	initOnce   sync.Once
+	subsCount  atomic.Int64
+	polls      atomic.Int64 // upstream log reads made
+	pollsSaved atomic.Int64 // reads avoided by sharing: subscribers served beyond the first, per read
 }
 
 // key names a poller. The token is kept as a hash so that it is never a map
@@ -57,12 +58,6 @@ type Hub struct {
 type key struct {
 	token    [32]byte
 	org, run int64
-}
-
-// Counters are the Hub's running totals, for metrics.
-type Counters struct {
-	Polls      atomic.Int64 // upstream log reads made
-	PollsSaved atomic.Int64 // log reads avoided by sharing: subscribers served beyond the first, per poll
 }
 
 func (h *Hub) init() {
@@ -178,8 +173,12 @@ func (h *Hub) Pollers() int {
 // Subscribers is the number of open subscriptions.
 func (h *Hub) Subscribers() int64 { return h.subsCount.Load() }
 
-// Counters returns the Hub's running totals.
-func (h *Hub) Counters() *Counters { return &h.counters }
+// Polls is the number of upstream log reads the pollers have made.
+func (h *Hub) Polls() int64 { return h.polls.Load() }
+
+// PollsSaved is the number of upstream log reads sharing avoided: for each
+// read, the subscribers it served beyond the first.
+func (h *Hub) PollsSaved() int64 { return h.pollsSaved.Load() }
 
 func (h *Hub) interval() time.Duration {
 	if h.Interval > 0 {

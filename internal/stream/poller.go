@@ -97,9 +97,9 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		next := len(p.logs)
 		p.mu.Unlock()
 		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
-		p.hub.counters.Polls.Add(1)
+		p.hub.polls.Add(1)
 		p.hub.mu.Lock()
-		p.hub.counters.PollsSaved.Add(int64(max(p.subs-1, 0)))
+		p.hub.pollsSaved.Add(int64(max(p.subs-1, 0)))
 		p.hub.mu.Unlock()
 		if err != nil {
 			return active, err

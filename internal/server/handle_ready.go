@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// readiness tells whether the upstream answers, probing it at most once per
+// ttl however often it is asked. It is safe for concurrent use; callers that
+// arrive during a probe wait for its result.
+type readiness struct {
+	client  *codegen.Client
+	token   string        // CODEGEN_API_TOKEN, or "" to probe without one
+	ttl     time.Duration // how long a result is reused
+	timeout time.Duration // bound on one probe
+
+	mu   sync.Mutex
+	last readyReport
+	at   time.Time
+}
+
+// readyReport is the body of GET /ready.
+type readyReport struct {
+	Status    string         `json:"status" example:"ready" enums:"ready,unavailable"`
+	Upstream  upstreamReport `json:"upstream"`
+	CheckedAt string         `json:"checked_at" example:"2026-11-25T20:00:00Z"`
+} //@name ReadyResponse
+
+// upstreamReport says how the upstream answered the probe.
+type upstreamReport struct {
+	Reachable  bool    `json:"reachable"`
+	StatusCode int     `json:"status_code,omitempty" example:"200"`
+	LatencyMS  float64 `json:"latency_ms" example:"12.5"`
+	Error      string  `json:"error,omitempty"`
+} //@name UpstreamReport
+
+// check returns a fresh or cached report.
+func (rd *readiness) check(ctx context.Context) readyReport {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.at.IsZero() && time.Since(rd.at) < rd.ttl {
+		return rd.last
+	}
+	report := rd.probe(ctx)
+	if ctx.Err() == nil { // a caller that left says nothing about the upstream
+		rd.last, rd.at = report, time.Now()
+	}
+	return report
+}
+
+// probe reads /users/me: any answer below 500 (401 included, when there is
+// no operator token) means the upstream is there and working.
+func (rd *readiness) probe(ctx context.Context) readyReport {
+	ctx, cancel := context.WithTimeout(ctx, rd.timeout)
+	defer cancel()
+	start := time.Now()
+	_, err := rd.client.CurrentUser(ctx, rd.token)
+	up := upstreamReport{LatencyMS: float64(time.Since(start).Microseconds()) / 1000, Reachable: true, StatusCode: http.StatusOK}
+	var apiErr *codegen.Error
+	switch {
+	case errors.As(err, &apiErr):
+		up.StatusCode = apiErr.StatusCode
+		up.Reachable = apiErr.StatusCode < 500
+		if !up.Reachable {
+			up.Error = apiErr.Error()
+		}
+	case err != nil:
+		up = upstreamReport{LatencyMS: up.LatencyMS, Error: err.Error()}
+	}
+	status := "ready"
+	if !up.Reachable {
+		status = "unavailable"
+	}
+	return readyReport{Status: status, Upstream: up, CheckedAt: time.Now().UTC().Format(time.RFC3339)}
+}
+
+// handleReady reports whether the upstream answers.
+//
+//	@Summary		Readiness
+//	@Description	Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+//	@ID				ready
+//	@Tags			system
+//	@Produce		json
+//	@Success		200	{object}	readyReport
+//	@Failure		503	{object}	readyReport
+//	@Router			/ready [get]
+func handleReady(rd *readiness) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		report := rd.check(r.Context())
+		status := http.StatusOK
+		if report.Status != "ready" {
+			status = http.StatusServiceUnavailable
+		}
+		return writeJSON(w, status, report)
+	})
+}
+
+// handleMetrics serves the Prometheus metrics.
+//
+//	@Summary		Prometheus metrics
+//	@Description	Requests by route pattern, method and status; upstream calls by operation and status; upstream 429s; open streams, pollers and polls saved by sharing; build info; Go runtime and process metrics.
+//	@ID				metrics
+//	@Tags			system
+//	@Produce		plain
+//	@Success		200	{string}	string	"Prometheus text format"
+//	@Router			/metrics [get]
+func handleMetrics(h http.Handler) http.Handler { return h }
