@@ -10,7 +10,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SWAG := github.com/swaggo/swag/cmd/swag@v1.16.6
 REDOC_JS := internal/web/assets/redoc.standalone.js
 
-.PHONY: run build test lint web assets docs docs-check docs-lint
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNDB := $(or $(TMPDIR),/tmp)/codegen-proxy-vulndb-$(VULNDB_VERSION)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
+	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
+
+.PHONY: run build test lint web assets docs docs-check docs-lint fuzz vuln
 
 run: assets
 	go run -ldflags "$(LDFLAGS)" ./cmd/codegen-proxy
@@ -26,6 +33,23 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	go run $(STATICCHECK) ./...
+
+# Each fuzz target for FUZZTIME; the seeds in the f.Add calls are the corpus.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+	done
+
+# govulncheck against a database built from the golang.org/x/vulndb module,
+# since vuln.go.dev may be unreachable (it is on the CI machines).
+vuln:
+	@if [ ! -d "$(VULNDB)/index" ]; then \
+		cd /tmp && go mod download golang.org/x/vulndb@$(VULNDB_VERSION) && \
+		go run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
+			-vulns "$$(go env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv" -out "$(VULNDB)"; \
+	fi
+	go run $(GOVULNCHECK) -db file://$(VULNDB) ./...
 
 # ReDoc's bundle comes from the npm package pinned in package-lock.json and is
 # embedded in the binary; without npm, /redoc loads the same version from a CDN.

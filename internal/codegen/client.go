@@ -114,7 +114,9 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 	c.observe(k.op, resp.StatusCode, start)
 	idempotent := k.method == http.MethodGet
 	if err != nil {
-		return nil, idempotent, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+		// A broken connection may heal; a body over the limit will not.
+		retry := idempotent && !errors.Is(err, errTooLarge)
+		return nil, retry, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
 	}
 	switch {
 	case resp.StatusCode >= 400:
@@ -138,7 +140,9 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 		return nil, fmt.Errorf("%s: building request: %w", k.op, err)
 	}
 	h := req.Header
-	h["Authorization"] = []string{"Bearer " + k.token}
+	if k.token != "" {
+		h["Authorization"] = []string{"Bearer " + k.token}
+	}
 	h["Accept"] = []string{"application/json"}
 	h["User-Agent"] = []string{"codegen-proxy"}
 	if k.body != nil {
@@ -158,10 +162,13 @@ func (c *Client) observe(op string, status int, start time.Time) {
 	}
 }
 
+// errTooLarge is wrapped by readBody when a body is over the limit.
+var errTooLarge = errors.New("body over the size limit")
+
 // readBody reads resp's body, refusing more than max bytes.
 func readBody(resp *http.Response, max int64) ([]byte, error) {
 	if resp.ContentLength > max {
-		return nil, fmt.Errorf("body of %d bytes is over the %d-byte limit", resp.ContentLength, max)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, resp.ContentLength, max)
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
@@ -172,7 +179,7 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if n > max {
-		return nil, fmt.Errorf("body is over the %d-byte limit", max)
+		return nil, fmt.Errorf("%w of %d bytes", errTooLarge, max)
 	}
 	return buf.Bytes(), nil
 }

@@ -236,29 +236,37 @@ func TestTimeoutAndCallerCancellationAreTold(t *testing.T) {
 func TestUnusableAnswersAreBadResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		handler http.HandlerFunc
+		name      string
+		handler   http.HandlerFunc
+		wantCalls int32 // a broken connection is retried; a bad answer is not
 	}{
-		{"malformed JSON", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"id": 1,`) }},
-		{"oversized", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `"`+strings.Repeat("a", 2048)+`"`) }},
+		{"malformed JSON", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"id": 1,`) }, 1},
+		{"oversized", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `"`+strings.Repeat("a", 2048)+`"`) }, 1},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://example.invalid/", http.StatusFound)
-		}},
+		}, 1},
 		{"truncated", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100")
 			io.WriteString(w, `{"id":`)
 			resetConn(w)
-		}},
+		}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(tt.handler)
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tt.handler(w, r)
+			}))
 			defer srv.Close()
-			c := &Client{BaseURL: srv.URL, MaxResponseBytes: 1024, Retries: -1}
+			c := &Client{BaseURL: srv.URL, MaxResponseBytes: 1024}
 			_, err := c.GetRun(context.Background(), "tok", 1, 2)
 			if !errors.Is(err, ErrBadResponse) {
 				t.Errorf("err = %v, want ErrBadResponse", err)
+			}
+			if got := calls.Load(); got != tt.wantCalls {
+				t.Errorf("upstream calls = %d, want %d", got, tt.wantCalls)
 			}
 		})
 	}

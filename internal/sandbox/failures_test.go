@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +165,28 @@ func TestConcurrentUseAndBoundedMemory(t *testing.T) {
 	if page.Total != 20+6 {
 		t.Errorf("%d runs kept, want the 20 newest plus 6 seed runs", page.Total)
 	}
+}
+
+// FuzzSandboxBodies sends arbitrary bodies to the sandbox's create and
+// resume endpoints: the answer is 200, 402 or 422, never a crash or a 5xx.
+func FuzzSandboxBodies(f *testing.F) {
+	for _, b := range []string{`{"prompt":"x"}`, `{"prompt":"x sandbox:logs=3"}`, `{"agent_run_id":12345,"prompt":"y"}`, `[]`, `null`, `{"prompt":1}`,
+		`{"prompt":"x","metadata":{"sandbox_logs":"many"}}`, `{"prompt":"sandbox:step=0"}`, `{`} {
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	sb := New(Options{Now: newClock().Now})
+	f.Fuzz(func(t *testing.T, body string, resume bool) {
+		path := "/v1/organizations/323/agent/run"
+		if resume {
+			path += "/resume"
+		}
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sandbox")
+		rec := httptest.NewRecorder()
+		sb.ServeHTTP(rec, req)
+		if rec.Code != 200 && rec.Code != 402 && rec.Code != 404 && rec.Code != 422 {
+			t.Fatalf("%q answered %d: %s", body, rec.Code, rec.Body)
+		}
+	})
 }
