@@ -155,6 +155,9 @@ func TestDockerfile(t *testing.T) {
 	if err := check(); err != nil {
 		t.Fatalf("HEALTHCHECK fails against the running binary: %v\n%s", err, logs)
 	}
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(logs.String(), "SANDBOX MODE") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // logs are written in batches
+	}
 	if !strings.Contains(logs.String(), "SANDBOX MODE") {
 		t.Errorf("the image's default command is not in sandbox mode:\n%s", logs)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"time"
 
@@ -34,7 +35,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.HealthCheck {
 		return healthCheck(ctx, cfg.Addr)
 	}
-	logger := newLogger(cfg, stderr)
+	logs := newLogWriter(stderr, 32<<10, 100*time.Millisecond)
+	defer logs.Close()
+	logger := newLogger(cfg, logs)
 
 	baseURL := cfg.BaseURL
 	if cfg.Sandbox {
@@ -54,6 +57,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
 	})
 
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
@@ -82,6 +92,28 @@ func startSandbox(cfg config.Config, logger *slog.Logger) (url string, stop func
 	logger.Warn("SANDBOX MODE: serving a built-in look-alike of the Codegen API; any bearer token works (try Authorization: Bearer sandbox). " +
 		"Set CODEGEN_API_TOKEN or CODEGEN_BASE_URL to use the real API.")
 	return "http://" + ln.Addr().String() + "/v1", func() { srv.Close(); <-done }, nil
+}
+
+// servePprof serves Go's profiles on addr, apart from the API, until stop.
+func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln) //nolint:errcheck // always ErrServerClosed, after stop
+	}()
+	logger.Info("serving profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close(); <-done }, nil
 }
 
 // newHTTPServer sets the timeouts a public server needs. Streaming handlers

@@ -28,11 +28,11 @@ type Client struct {
 	// such as DefaultBaseURL.
 	BaseURL string
 
-	// HTTPClient sends the requests. If nil, a shared client with a pooled,
-	// keep-alive transport sized for a proxy is used. Redirects are never
-	// followed by that default; a custom client should do the same, since a
-	// redirect would carry the caller's token elsewhere.
-	HTTPClient *http.Client
+	// Transport sends each request. If nil, a Transport shared by all
+	// Clients is used. The Client calls it directly, not through an
+	// http.Client, so redirects are never followed (a redirect would carry
+	// the caller's token elsewhere): a 3xx answer is an ErrBadResponse.
+	Transport http.RoundTripper
 
 	// Timeout bounds one call, retries included. If zero, 30 seconds.
 	Timeout time.Duration
@@ -104,7 +104,7 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 		return nil, false, err
 	}
 	start := time.Now()
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.transport().RoundTrip(req)
 	if err != nil {
 		c.observe(k.op, 0, start)
 		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
@@ -143,10 +143,12 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 	if k.token != "" {
 		h["Authorization"] = []string{"Bearer " + k.token}
 	}
-	h["Accept"] = []string{"application/json"}
-	h["User-Agent"] = []string{"codegen-proxy"}
+	// Shared values: transports only read request headers.
+	h["Accept"] = jsonValue
+	h["User-Agent"] = userAgent
 	if k.body != nil {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = jsonValue
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(k.body)), nil }
 	}
 	if c.RequestID != nil {
 		if id := c.RequestID(ctx); id != "" {
@@ -250,37 +252,18 @@ func (c *Client) retries() int {
 	return c.Retries
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
+var (
+	jsonValue = []string{"application/json"}
+	userAgent = []string{"codegen-proxy"}
+)
+
+func (c *Client) transport() http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
 	}
-	return defaultHTTPClient
+	return defaultTransport
 }
 
-// defaultHTTPClient is shared by every Client without an HTTPClient so that
+// defaultTransport is shared by every Client without a Transport so that
 // they share one connection pool.
-var defaultHTTPClient = &http.Client{
-	Transport:     NewTransport(),
-	CheckRedirect: noRedirects,
-}
-
-// NewTransport returns an http.Transport tuned for proxying to one API host:
-// a deep keep-alive pool (the standard library keeps only 2 idle connections
-// per host), bounded dial and TLS handshake times, HTTP/2 when the API offers
-// it, and the environment's proxy settings.
-func NewTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// noRedirects makes an http.Client hand back 3xx answers instead of following
-// them with the caller's token.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+var defaultTransport = &Transport{}

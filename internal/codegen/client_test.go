@@ -35,7 +35,7 @@ func recorder(t *testing.T, status int, body string) (*Client, *[]received) {
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	c := &Client{BaseURL: srv.URL + "/v1", HTTPClient: srv.Client(), RequestID: func(context.Context) string { return "req-1" }}
+	c := &Client{BaseURL: srv.URL + "/v1", Transport: srv.Client().Transport, RequestID: func(context.Context) string { return "req-1" }}
 	return c, &got
 }
 

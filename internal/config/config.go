@@ -67,6 +67,9 @@ type Config struct {
 	// (SANDBOX_RATE_LIMITS).
 	SandboxStep       time.Duration
 	SandboxRateLimits bool
+	// PprofAddr, if set, serves Go's net/http/pprof profiles on a listener
+	// of its own (PPROF_ADDR); keep it on loopback.
+	PprofAddr string
 	// ShowVersion asks for the version to be printed (--version).
 	ShowVersion bool
 	// HealthCheck asks for the /health of the server listening on Addr to

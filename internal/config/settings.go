@@ -97,6 +97,8 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"stream-logs-budget", "N", "STREAM_LOGS_BUDGET", "50", "upstream log polls per minute shared by one token's streams (the API allows 60)",
 		positive(func(c *Config) *int { return &c.LogsBudget })},
+	{"pprof-addr", "ADDR", "PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; empty: off",
+		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"sandbox-step", "DURATION", "SANDBOX_STEP", "1.2s", "time between a sandbox run's steps",
 		duration(func(c *Config) *time.Duration { return &c.SandboxStep })},
 	{"sandbox-rate-limits", "BOOL", "SANDBOX_RATE_LIMITS", "true", "apply the Codegen API's documented rate limits in the sandbox",

@@ -118,11 +118,13 @@ func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+var jsonContentType = []string{"application/json"}
+
 // writeRaw answers with a JSON body that is already encoded. A failed write
 // means the caller has gone; there is no one left to tell.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonContentType // shared: net/http only reads it
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body) //nolint:errcheck // see above

@@ -68,12 +68,18 @@ func TestUpstreamFaults(t *testing.T) {
 	if err := fault.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer fault.Stop()
 	proxyAddr := fault.Listen
+	// A transport of its own, so that no kept-alive connection to toxiproxy
+	// outlives the test (toxiproxy would keep a goroutine per connection).
+	tr := &codegen.Transport{}
+	defer fault.Stop()
+	defer tr.CloseIdleConnections()
 
 	proxy := newProxy(t, u, proxyOpts{
 		config: func(c *config.Config) { c.UpstreamTimeout = 600 * time.Millisecond },
-		client: func(c *codegen.Client) { c.BaseURL = "http://" + proxyAddr + "/v1"; c.Retries = 0 },
+		client: func(c *codegen.Client) {
+			c.BaseURL, c.Retries, c.Transport = "http://"+proxyAddr+"/v1", 0, tr
+		},
 	})
 
 	tests := []struct {

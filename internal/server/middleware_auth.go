@@ -6,19 +6,15 @@ import (
 	"strings"
 )
 
-type tokenKey struct{}
-
 // token returns the caller's bearer token stored by requireToken.
-func token(ctx context.Context) string {
-	t, _ := ctx.Value(tokenKey{}).(string)
-	return t
-}
+func token(ctx context.Context) string { return info(ctx).token }
 
 // maxTokenLen bounds a bearer token; real Codegen tokens are ~40 bytes.
 const maxTokenLen = 4096
 
 // requireToken answers 401, without calling upstream, unless the request
-// carries a well-formed bearer token, which it stores for token(). With
+// carries a well-formed bearer token, which it stores for token(). It runs
+// after requestID, whose request info it fills in. With
 // allowQuery the token may instead come in the access_token query parameter,
 // for browsers' EventSource, which cannot send headers; routes that allow it
 // must never log their URL.
@@ -36,7 +32,13 @@ func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 				writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg})
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+			ri := info(r.Context())
+			if ri.id == "" { // no requestID middleware in front: give the token a context of its own
+				ri = &requestInfo{}
+				r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
+			}
+			ri.token = tok
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -7,13 +7,26 @@ import (
 	"github.com/google/uuid"
 )
 
-type requestIDKey struct{}
+type requestInfoKey struct{}
+
+// requestInfo holds what the middleware learns about a request, in one
+// context value so that each request costs one context and one request copy
+// however many middleware add to it. The handler's goroutine owns it.
+type requestInfo struct {
+	id    string // set by requestID
+	token string // set by requireToken
+}
+
+func info(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if ri == nil {
+		return &requestInfo{}
+	}
+	return ri
+}
 
 // RequestID returns the request id stored by the requestID middleware, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return info(ctx).id }
 
 // requestID gives every request an id: the caller's X-Request-ID when it is
 // sane, else a new UUID. The id is echoed in the response header, sent
@@ -25,7 +38,7 @@ func requestID(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header()["X-Request-Id"] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})))
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,10 @@ func (o *orgResolver) resolve(r *http.Request, tok string) (int64, error) {
 
 // requestedOrg reads the organization named by the request, or zero.
 func requestedOrg(r *http.Request) (int64, error) {
-	h, q := r.Header.Get("X-Codegen-Org-Id"), r.URL.Query().Get("org_id")
+	h, q := r.Header.Get("X-Codegen-Org-Id"), ""
+	if strings.Contains(r.URL.RawQuery, "org_id") { // parsing the query costs a map per request
+		q = r.URL.Query().Get("org_id")
+	}
 	if h != "" && q != "" && h != q {
 		return 0, badRequest("X-Codegen-Org-Id and org_id name different organizations")
 	}
