@@ -14,10 +14,10 @@ GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(or $(TMPDIR),/tmp)/codegen-proxy-vulndb-$(VULNDB_VERSION)
 FUZZTIME ?= 10s
-FUZZ_TARGETS := internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
+FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
 	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
 
-.PHONY: run build test lint web assets docs docs-check docs-lint fuzz vuln
+.PHONY: run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools
 
 run: assets
 	go run -ldflags "$(LDFLAGS)" ./cmd/codegen-proxy
@@ -50,6 +50,26 @@ vuln:
 			-vulns "$$(go env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv" -out "$(VULNDB)"; \
 	fi
 	go run $(GOVULNCHECK) -db file://$(VULNDB) ./...
+
+# Benchmarks (not part of the tests): the proxy against a direct upstream
+# and nginx, and log streams with 1 to 1000 subscribers, written into
+# docs/benchmarks.md. nginx is installed when possible and skipped otherwise.
+bench: build bench-tools
+	go build -o bin/codegen-bench ./cmd/codegen-bench
+	bin/codegen-bench all -out docs/benchmarks.md
+
+# The soak test: 1000 open streams and a steady request load for 60 s.
+load: build
+	go build -o bin/codegen-bench ./cmd/codegen-bench
+	bin/codegen-bench load
+
+bench-tools:
+	@missing=""; for t in wrk hey nginx; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		pkgs=$$(echo $$missing | sed 's/nginx/nginx-light/'); echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null || true; fi; \
+	for t in wrk hey; do command -v $$t >/dev/null 2>&1 || { echo "make bench needs $$t (apt-get install -y wrk hey)"; exit 1; }; done; \
+	command -v nginx >/dev/null 2>&1 || echo "nginx is not installed: its legs are skipped"
 
 # ReDoc's bundle comes from the npm package pinned in package-lock.json and is
 # embedded in the binary; without npm, /redoc loads the same version from a CDN.

@@ -5,7 +5,6 @@ package codegen
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +123,7 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 		return nil, idempotent && retryableStatus(resp.StatusCode), e
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, resp.StatusCode)
-	case !json.Valid(body):
+	case !validJSON(body):
 		return nil, false, fmt.Errorf("%w: %s: body is not valid JSON", ErrBadResponse, k.op)
 	}
 	return body, false, nil

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Outputs captured from wrk 4.1.0 and hey on this project's machines.
+const wrkOutput = `Running 1s test @ http://127.0.0.1:19001/v1/organizations/323/agent/run/1
+  2 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   102.50us  239.28us   4.08ms   95.03%
+    Req/Sec    32.93k     3.56k   42.48k    81.82%
+  Latency Distribution
+     50%   49.00us
+     75%   75.00us
+     90%  136.00us
+     99%    1.30ms
+  71974 requests in 1.10s, 44.41MB read
+  Non-2xx or 3xx responses: 12
+  Socket errors: connect 0, read 2, write 0, timeout 1
+Requests/sec:  65490.21
+Transfer/sec:     40.41MB
+`
+
+const heyOutput = `
+Summary:
+  Total:	10.0051 secs
+  Requests/sec:	99.9492
+
+Latency distribution:
+  10% in 0.0003 secs
+  50% in 0.0005 secs
+  99% in 0.0012 secs
+
+Status code distribution:
+  [200]	990 responses
+  [502]	9 responses
+
+Error distribution:
+  [1]	Post "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused
+`
+
+func TestParseWrk(t *testing.T) {
+	r, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.rps != 65490.21 || r.p50 != 49*time.Microsecond || r.p99 != 1300*time.Microsecond || r.errors != 15 {
+		t.Errorf("got %+v, want 65490.21 req/s, p50 49us, p99 1.3ms, 15 errors", r)
+	}
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
+		t.Error("a failed run parsed")
+	}
+}
+
+func TestParseHey(t *testing.T) {
+	r, err := parseHey(heyOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.rps != 99.9492 || r.p50 != 500*time.Microsecond || r.p99 != 1200*time.Microsecond || r.errors != 10 {
+		t.Errorf("got %+v, want 99.9492 req/s, p50 0.5ms, p99 1.2ms, 10 errors (9 non-2xx, 1 transport)", r)
+	}
+}
+
+func TestMedianAndPercentiles(t *testing.T) {
+	m := median([]result{{rps: 3, errors: 1}, {rps: 1}, {rps: 2, errors: 2}})
+	if m.rps != 2 || m.errors != 3 {
+		t.Errorf("median %+v, want rps 2 and errors summed to 3", m)
+	}
+	ds := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if pct(ds, 50) != 5 || pct(ds, 100) != 10 || pct(nil, 99) != 0 {
+		t.Errorf("percentiles %v %v", pct(ds, 50), pct(ds, 100))
+	}
+}
+
+func TestReplaceResultsKeepsTheHandWrittenParts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	doc := "# Benchmarks\n\nAnalysis.\n\n" + beginResults + "\nold numbers\n" + endResults + "\n\nMore analysis.\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceResults(path, "new numbers"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "# Benchmarks\n\nAnalysis.\n\n" + beginResults + "\nnew numbers\n" + endResults + "\n\nMore analysis.\n"
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(machineFacts(), "cores") {
+		t.Errorf("machine facts: %s", machineFacts())
+	}
+}
