@@ -20,6 +20,8 @@ type httpOpts struct {
 	rounds    int
 	latencies []time.Duration
 	postRate  int
+	proxyEnv  []string // extra environment of the proxy, to compare settings
+	only      string   // run only the scenarios whose name contains this
 	dir       string
 }
 
@@ -56,8 +58,13 @@ func parseHTTPOpts(args []string) (httpOpts, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds of interleaved legs; medians are reported")
 	fs.IntVar(&o.postRate, "post-rate", 100, "requests per second of the POST scenario")
 	lat := fs.String("latencies", "0ms,20ms", "upstream latencies to measure at")
+	env := fs.String("proxy-env", "", "comma-separated KEY=VALUE settings for the proxy, e.g. GOMAXPROCS=1")
+	fs.StringVar(&o.only, "scenarios", "", "run only the scenarios whose name contains this, e.g. 'GET one'")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if *env != "" {
+		o.proxyEnv = strings.Split(*env, ",")
 	}
 	for _, s := range strings.Split(*lat, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
@@ -118,8 +125,9 @@ func startLegs(o httpOpts, self string, lat time.Duration) ([]leg, func(), error
 		stop()
 		return nil, stop, err
 	}
-	cp, err := startProc(o.dir, "codegen-proxy", addr, []string{"PORT=" + strings.Split(addr, ":")[1],
-		"CODEGEN_BASE_URL=http://" + up.addr + "/v1", "CODEGEN_ORG_ID=323", "LOG_FORMAT=json"}, o.proxyBin)
+	env := append([]string{"PORT=" + strings.Split(addr, ":")[1], "CODEGEN_BASE_URL=http://" + up.addr + "/v1",
+		"CODEGEN_ORG_ID=323", "LOG_FORMAT=json"}, o.proxyEnv...)
+	cp, err := startProc(o.dir, "codegen-proxy", addr, env, o.proxyBin)
 	if err != nil {
 		stop()
 		return nil, stop, err
@@ -172,6 +180,9 @@ func measureLegs(o httpOpts, lat time.Duration, legs []leg, w io.Writer) error {
 	fmt.Fprintln(w, "| Scenario | Leg | req/s | p50 | p99 | errors | hop CPU per request | vs direct | vs nginx |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, sc := range scenarios {
+		if !strings.Contains(sc.name, o.only) {
+			continue
+		}
 		runs := map[string][]result{}
 		for round := range o.rounds {
 			for i := range legs {

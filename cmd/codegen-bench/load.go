@@ -123,6 +123,8 @@ func runLoad(ctx context.Context, o loadOpts, w io.Writer) error {
 	wg.Wait()
 	time.Sleep(3 * time.Second) // pollers linger one second, then stop
 	after := takeSample(ctx, cp)
+	time.Sleep(55 * time.Second) // kept-alive upstream connections are closed after 50 s idle
+	settled := takeSample(ctx, cp)
 
 	slices.Sort(lat)
 	fmt.Fprintf(w, "\n%d SSE clients on %d runs (one token per run) and %d requests/s (GET a run 60%%, a list 30%%, logs 10%%) for %s, against the proxy in sandbox mode.\n\n",
@@ -136,7 +138,7 @@ func runLoad(ctx context.Context, o loadOpts, w io.Writer) error {
 	for _, s := range []struct {
 		name string
 		s    sample
-	}{{"before", before}, {"under load (end)", peak}, {"after (3 s later)", after}} {
+	}{{"before", before}, {"under load (end)", peak}, {"after (3 s later)", after}, {"settled (1 min later)", settled}} {
 		fmt.Fprintf(w, "| %s | %.1f MiB | %d | %d | %d |\n", s.name, float64(s.s.rss)/(1<<20), s.s.goroutines, s.s.streams, s.s.pollers)
 	}
 	return nil

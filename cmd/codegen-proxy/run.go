@@ -83,7 +83,8 @@ func startSandbox(cfg config.Config, logger *slog.Logger) (url string, stop func
 		return "", nil, fmt.Errorf("starting the sandbox: %w", err)
 	}
 	sb := sandbox.New(sandbox.Options{Step: cfg.SandboxStep, RateLimits: cfg.SandboxRateLimits})
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

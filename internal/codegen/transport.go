@@ -38,8 +38,9 @@ type Transport struct {
 	// close them too. If zero, 50 seconds.
 	IdleConnTimeout time.Duration
 
-	mu   sync.Mutex
-	idle map[string][]*persistConn // per scheme://host:port, most recently used last
+	mu    sync.Mutex
+	idle  map[string][]*persistConn // per scheme://host:port, least recently used first
+	sweep *time.Timer               // pending pruneIdle, while connections are idle
 }
 
 // persistConn is one kept-alive connection.
@@ -253,17 +254,58 @@ func (t *Transport) putIdle(pc *persistConn) {
 	if t.idle == nil {
 		t.idle = map[string][]*persistConn{}
 	}
-	if len(t.idle[pc.key]) >= t.maxIdle() {
+	list := t.pruneLocked(pc.key, pc.idleAt)
+	if len(list) >= t.maxIdle() {
 		pc.Close()
 		return
 	}
-	t.idle[pc.key] = append(t.idle[pc.key], pc)
+	t.idle[pc.key] = append(list, pc)
+	if t.sweep == nil {
+		t.sweep = time.AfterFunc(t.idleTimeout(), t.pruneIdle)
+	}
+}
+
+// pruneLocked closes key's connections idle for longer than the timeout,
+// which the server has likely closed, and returns what is left. Under
+// steady load only the most recent connections are reused, so the older
+// ones would otherwise stay open for good. t.mu is held.
+func (t *Transport) pruneLocked(key string, now time.Time) []*persistConn {
+	list := t.idle[key]
+	n := 0
+	for n < len(list) && now.Sub(list[n].idleAt) >= t.idleTimeout() {
+		list[n].Close()
+		n++
+	}
+	if n > 0 {
+		list = append(list[:0], list[n:]...)
+		t.idle[key] = list
+	}
+	return list
+}
+
+// pruneIdle runs while connections are idle, every idle timeout, so that a
+// pool nobody uses still closes its expired connections.
+func (t *Transport) pruneIdle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, left := time.Now(), 0
+	for key := range t.idle {
+		left += len(t.pruneLocked(key, now))
+	}
+	t.sweep = nil
+	if left > 0 {
+		t.sweep = time.AfterFunc(t.idleTimeout(), t.pruneIdle)
+	}
 }
 
 // CloseIdleConnections closes every idle connection.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.sweep != nil {
+		t.sweep.Stop()
+		t.sweep = nil
+	}
 	for key, list := range t.idle {
 		for _, pc := range list {
 			pc.Close()

@@ -243,6 +243,53 @@ func TestTransportIdleLimitsAndExpiry(t *testing.T) {
 	}
 }
 
+// TestTransportClosesIdleConnectionsNobodyUses checks that connections left
+// idle are closed after the idle timeout even with no further request, and
+// that old ones are closed while newer ones keep being reused.
+func TestTransportClosesIdleConnectionsNobodyUses(t *testing.T) {
+	t.Parallel()
+	var open atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(20 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	tr := &Transport{IdleConnTimeout: 100 * time.Millisecond}
+	defer tr.CloseIdleConnections()
+
+	var wg sync.WaitGroup
+	for range 5 { // a burst: five connections
+		wg.Add(1)
+		go func() { defer wg.Done(); get(t, tr, context.Background(), srv.URL+"/slow") }()
+	}
+	wg.Wait()
+	for range 15 { // steady use of one: the other four grow old
+		get(t, tr, context.Background(), srv.URL)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n > 2 {
+		t.Errorf("%d connections open after the old ones expired under steady use, want 1 or 2", n)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for open.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections still open long after the idle timeout with no requests", n)
+	}
+}
+
 func TestTransportUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
