@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -239,4 +241,41 @@ func curlBlocks(md string) []string {
 		}
 	}
 	return out
+}
+
+// TestExitCodes runs the built binary: help and version exit 0, an invalid
+// setting exits 2 with a message naming it.
+func TestExitCodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "codegen-proxy")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0") // an address the binary cannot take
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		args     []string
+		env      string
+		wantCode int
+		wantOut  string
+	}{
+		{[]string{"--version"}, "", 0, "codegen-proxy "},
+		{[]string{"--help"}, "", 0, "STREAM_LOGS_BUDGET"},
+		{nil, "CODEGEN_ORG_ID=acme", 2, "CODEGEN_ORG_ID"},
+		{[]string{"--log-format", "xml"}, "", 2, "log-format"},
+		{[]string{"--addr", busy.Addr().String()}, "", 1, "listening on " + busy.Addr().String()},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(bin, tt.args...)
+		cmd.Env = []string{tt.env}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != tt.wantCode || !strings.Contains(string(out), tt.wantOut) {
+			t.Errorf("%v %s: exit %d, output %q; want exit %d and %q", tt.args, tt.env, code, out, tt.wantCode, tt.wantOut)
+		}
+	}
 }

@@ -64,6 +64,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	key := req.URL.Scheme + "://" + canonicalAddr(req.URL.Scheme, req.URL.Host)
 	for attempt := 0; ; attempt++ {
+		if err := req.Context().Err(); err != nil { // nothing is sent for a caller that has gone
+			return nil, err
+		}
 		pc, reused, err := t.getConn(req.Context(), key, req)
 		if err != nil {
 			return nil, err

@@ -105,15 +105,21 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRu
 	return r.snapshot()
 }
 
-// lookup returns run id of org brought up to now, or nil. The caller holds
-// s.mu.
-func (s *Sandbox) lookup(org, id int64) *run {
+// withRun calls f, under the lock, with run id of org brought up to now,
+// and answers 404 when there is no such run. It reports whether f ran.
+func (s *Sandbox) withRun(w http.ResponseWriter, org, id int64, f func(*run)) bool {
+	s.mu.Lock()
 	r := s.runs[id]
-	if r == nil || r.OrganizationID != org {
-		return nil
+	if r != nil && r.OrganizationID == org {
+		r.advance(s.opts.Now())
+		f(r)
 	}
-	r.advance(s.opts.Now())
-	return r
+	s.mu.Unlock()
+	if r == nil || r.OrganizationID != org {
+		writeMessage(w, http.StatusNotFound, msgRunNotFound)
+		return false
+	}
+	return true
 }
 
 func (s *Sandbox) handleGetRun(w http.ResponseWriter, r *http.Request) {
@@ -122,18 +128,10 @@ func (s *Sandbox) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	s.mu.Lock()
-	run := s.lookup(org, id)
 	var snap codegen.AgentRun
-	if run != nil {
-		snap = run.snapshot()
+	if s.withRun(w, org, id, func(r *run) { snap = r.snapshot() }) {
+		writeJSON(w, http.StatusOK, snap)
 	}
-	s.mu.Unlock()
-	if run == nil {
-		writeMessage(w, http.StatusNotFound, msgRunNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, snap)
 }
 
 func (s *Sandbox) handleListRuns(w http.ResponseWriter, r *http.Request) {

@@ -15,22 +15,16 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	s.mu.Lock()
-	run := s.lookup(org, in.AgentRunID)
 	var snap codegen.AgentRun
-	if run != nil {
+	if s.withRun(w, org, in.AgentRunID, func(r *run) {
 		now := s.opts.Now()
-		run.every = s.opts.Step // seed runs were spaced a minute apart
-		run.schedule(resumed(in.Prompt), now)
-		run.advance(now)
-		snap = run.snapshot()
+		r.every = s.opts.Step // seed runs were spaced a minute apart
+		r.schedule(resumed(in.Prompt), now)
+		r.advance(now)
+		snap = r.snapshot()
+	}) {
+		writeJSON(w, http.StatusOK, snap)
 	}
-	s.mu.Unlock()
-	if run == nil {
-		writeMessage(w, http.StatusNotFound, msgRunNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, snap)
 }
 
 // handleLogs serves the alpha logs endpoint: the run and one page of its
@@ -43,18 +37,11 @@ func (s *Sandbox) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	s.mu.Lock()
-	run := s.lookup(org, id)
 	var (
 		snap codegen.AgentRun
 		logs []codegen.AgentRunLog
 	)
-	if run != nil {
-		snap, logs = run.snapshot(), run.logs[:len(run.logs):len(run.logs)]
-	}
-	s.mu.Unlock()
-	if run == nil {
-		writeMessage(w, http.StatusNotFound, msgRunNotFound)
+	if !s.withRun(w, org, id, func(r *run) { snap, logs = r.snapshot(), r.logs[:len(r.logs):len(r.logs)] }) {
 		return
 	}
 	total := len(logs)

@@ -130,6 +130,16 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body) //nolint:errcheck // see above
 }
 
+// passOn answers with an upstream body as it came, or returns the error of
+// the call that fetched it.
+func passOn(w http.ResponseWriter, body []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, body)
+	return nil
+}
+
 // writeJSON encodes v fully before answering, so an encoding failure is a
 // clean 500 rather than half a response.
 func writeJSON(w http.ResponseWriter, status int, v any) error {

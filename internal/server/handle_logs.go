@@ -52,19 +52,14 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Han
 		if err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
 		params := codegen.LogsParams{PageParams: codegen.PageParams(p), Reverse: reverse}
 		if types == nil {
 			body, err := c.RunLogs(r.Context(), tok, org, id, params)
-			if err != nil {
-				return err
-			}
-			writeRaw(w, http.StatusOK, body)
-			return nil
+			return passOn(w, body, err)
 		}
 
 		var first map[string]json.RawMessage // the run's fields, from the first page read

@@ -55,17 +55,12 @@ func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
 		body, err := c.CreateRun(r.Context(), tok, org, in)
-		if err != nil {
-			return err
-		}
-		writeRaw(w, http.StatusOK, body)
-		return nil
+		return passOn(w, body, err)
 	})
 }
 
@@ -149,18 +144,13 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 		if err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
 		if statuses == nil {
 			body, err := c.ListRuns(r.Context(), tok, org, params)
-			if err != nil {
-				return err
-			}
-			writeRaw(w, http.StatusOK, body)
-			return nil
+			return passOn(w, body, err)
 		}
 		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
 			params.Skip, params.Limit = skip, limit
@@ -207,17 +197,12 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
 		body, err := c.GetRun(r.Context(), tok, org, id)
-		if err != nil {
-			return err
-		}
-		writeRaw(w, http.StatusOK, body)
-		return nil
+		return passOn(w, body, err)
 	})
 }
 
@@ -257,16 +242,11 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err := validImages(req.Images); err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
 		body, err := c.ResumeRun(r.Context(), tok, org, in)
-		if err != nil {
-			return err
-		}
-		writeRaw(w, http.StatusOK, body)
-		return nil
+		return passOn(w, body, err)
 	})
 }

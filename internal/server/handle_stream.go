@@ -46,8 +46,7 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		if err != nil {
 			return err
 		}
-		tok := token(r.Context())
-		org, err := orgs.resolve(r, tok)
+		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}

@@ -23,11 +23,7 @@ import (
 func handleCurrentUser(c *codegen.Client) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		body, err := c.CurrentUser(r.Context(), token(r.Context()))
-		if err != nil {
-			return err
-		}
-		writeRaw(w, http.StatusOK, body)
-		return nil
+		return passOn(w, body, err)
 	})
 }
 
@@ -54,10 +50,6 @@ func handleOrganizations(c *codegen.Client) http.Handler {
 			return err
 		}
 		body, err := c.Organizations(r.Context(), token(r.Context()), codegen.PageParams(p))
-		if err != nil {
-			return err
-		}
-		writeRaw(w, http.StatusOK, body)
-		return nil
+		return passOn(w, body, err)
 	})
 }

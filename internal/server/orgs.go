@@ -39,6 +39,14 @@ func newOrgResolver(c *codegen.Client, fallback int64) *orgResolver {
 	return &orgResolver{client: c, fallback: fallback, ttl: time.Minute, cache: map[[32]byte]orgEntry{}}
 }
 
+// caller returns the token of r, stored by requireToken, and the
+// organization it acts on.
+func (o *orgResolver) caller(r *http.Request) (tok string, org int64, err error) {
+	tok = token(r.Context())
+	org, err = o.resolve(r, tok)
+	return tok, org, err
+}
+
 // resolve returns the organization for r, made on behalf of tok.
 func (o *orgResolver) resolve(r *http.Request, tok string) (int64, error) {
 	org, err := requestedOrg(r)
