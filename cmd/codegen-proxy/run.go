@@ -50,6 +50,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	m := metrics.New(buildVersion(), mode(cfg))
 	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
+	if tr := egressTransport(getenv); tr != nil && !cfg.Sandbox {
+		client.Transport = tr
+		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
+	}
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger}
 	defer streams.Close()
 	m.WatchStreams(streams)

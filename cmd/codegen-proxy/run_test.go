@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +278,36 @@ func TestExitCodes(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != tt.wantCode || !strings.Contains(string(out), tt.wantOut) {
 			t.Errorf("%v %s: exit %d, output %q; want exit %d and %q", tt.args, tt.env, code, out, tt.wantCode, tt.wantOut)
 		}
+	}
+}
+
+// TestEgressProxyIsUsedWhenConfigured runs the proxy behind an HTTP egress
+// proxy, as HTTP_PROXY names one, and checks the upstream call went through
+// it.
+func TestEgressProxyIsUsedWhenConfigured(t *testing.T) {
+	var seen atomic.Value
+	egress := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.URL.String()) // a proxied request carries the absolute URL
+		io.WriteString(w, `{"id":5,"organization_id":1}`)
+	}))
+	defer egress.Close()
+	s := start(t, map[string]string{
+		"CODEGEN_BASE_URL": "http://api.codegen.invalid/v1", "CODEGEN_ORG_ID": "1", "HTTP_PROXY": egress.URL,
+	})
+	req, _ := http.NewRequest("GET", s.url+"/agent-runs/5", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, _ := seen.Load().(string); resp.StatusCode != 200 || got != "http://api.codegen.invalid/v1/organizations/1/agent/run/5" {
+		t.Errorf("status %d; the egress proxy saw %q", resp.StatusCode, got)
+	}
+	if egressTransport(func(string) string { return "" }) != nil {
+		t.Error("a transport for an egress proxy with none configured")
+	}
+	if egressTransport(func(k string) string { return map[string]string{"https_proxy": "http://p:3128"}[k] }) == nil {
+		t.Error("lower-case https_proxy was ignored")
 	}
 }
