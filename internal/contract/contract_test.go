@@ -1,4 +1,4 @@
-package sandbox_test
+package contract_test
 
 import (
 	"bytes"
