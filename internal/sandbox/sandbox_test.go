@@ -7,37 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
-// clock is a settable time source for deterministic tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *Clock { return NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)) }
 
 // fixture is a sandbox on a fake clock behind a real HTTP server.
 type fixture struct {
 	t     *testing.T
-	clock *clock
+	clock *Clock
 	url   string
 }
 

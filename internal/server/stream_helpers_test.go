@@ -19,31 +19,13 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
-// fakeClock is a settable time source for the sandbox.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // streamEnv is a proxy with a stream hub in front of a sandbox on a fake
 // clock. Each upstream log read advances the clock by tick (when set), so a
 // run moves one step per poll whatever the real timing.
 type streamEnv struct {
 	proxy string
 	hub   *stream.Hub
-	clock *fakeClock
+	clock *sandbox.Clock
 	tick  atomic.Int64 // nanoseconds the clock moves per log read
 
 	logReads atomic.Int64 // upstream log reads, all tokens
@@ -62,7 +44,7 @@ type streamOpts struct {
 
 func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
 	t.Helper()
-	e := &streamEnv{clock: &fakeClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, readsBy: map[string]int{}}
+	e := &streamEnv{clock: sandbox.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), readsBy: map[string]int{}}
 	sb := sandbox.New(sandbox.Options{Now: e.clock.Now, Step: sandboxStep})
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/logs") {
