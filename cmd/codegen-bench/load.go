@@ -122,9 +122,10 @@ func runLoad(ctx context.Context, o loadOpts, w io.Writer) error {
 			time.Sleep(100 * time.Millisecond) // connect over a second, not all at once
 		}
 	}
-	var peak sample
-	time.AfterFunc(o.duration-2*time.Second, func() { peak = takeSample(ctx, cp) })
+	peakc := make(chan sample, 1)
+	time.AfterFunc(o.duration-2*time.Second, func() { peakc <- takeSample(ctx, cp) })
 	lat, reqErrs := openLoop(lctx, base, ids, o.rate)
+	peak := <-peakc
 	cancel()
 	wg.Wait()
 	time.Sleep(3 * time.Second) // pollers linger one second, then stop

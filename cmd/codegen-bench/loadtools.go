@@ -93,7 +93,7 @@ var (
 	heyRPS    = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
 	heyPct    = regexp.MustCompile(`(?m)^\s+(50|99)% in ([\d.]+) secs`)
 	heyStatus = regexp.MustCompile(`\[(\d+)\]\s+(\d+) responses`)
-	heyErrors = regexp.MustCompile(`(?m)^\s+\[(\d+)\]\s+Get|(?s)Error distribution:(.*)`)
+	heyErrors = regexp.MustCompile(`(?s)Error distribution:(.*)`)
 )
 
 func parseHey(out string) (result, error) {
@@ -117,8 +117,8 @@ func parseHey(out string) (result, error) {
 			r.errors += n
 		}
 	}
-	if m := heyErrors.FindStringSubmatch(out); m != nil && m[2] != "" {
-		for _, line := range strings.Split(m[2], "\n") {
+	if m := heyErrors.FindStringSubmatch(out); m != nil {
+		for _, line := range strings.Split(m[1], "\n") {
 			var n int
 			if _, err := fmt.Sscanf(strings.TrimSpace(line), "[%d]", &n); err == nil {
 				r.errors += n

@@ -146,8 +146,7 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 	h["Accept"] = jsonValue
 	h["User-Agent"] = userAgent
 	if k.body != nil {
-		h["Content-Type"] = jsonValue
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(k.body)), nil }
+		h["Content-Type"] = jsonValue // NewRequestWithContext set GetBody for the bytes.Reader
 	}
 	if c.RequestID != nil {
 		if id := c.RequestID(ctx); id != "" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -62,12 +63,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 		return nil, errors.New("codegen: unsupported URL scheme " + req.URL.Scheme)
 	}
-	key := req.URL.Scheme + "://" + canonicalAddr(req.URL.Scheme, req.URL.Host)
+	addr := canonicalAddr(req.URL.Scheme, req.URL.Host)
+	key := req.URL.Scheme + "://" + addr
 	for attempt := 0; ; attempt++ {
 		if err := req.Context().Err(); err != nil { // nothing is sent for a caller that has gone
 			return nil, err
 		}
-		pc, reused, err := t.getConn(req.Context(), key, req)
+		pc, reused, err := t.getConn(req.Context(), key, addr, req)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +173,7 @@ func (b *body) Close() error {
 }
 
 // getConn returns an idle connection to key, or a new one.
-func (t *Transport) getConn(ctx context.Context, key string, req *http.Request) (pc *persistConn, reused bool, err error) {
+func (t *Transport) getConn(ctx context.Context, key, addr string, req *http.Request) (pc *persistConn, reused bool, err error) {
 	for {
 		pc = t.popIdle(key)
 		if pc == nil {
@@ -186,7 +188,7 @@ func (t *Transport) getConn(ctx context.Context, key string, req *http.Request) 
 		}
 		return pc, true, nil
 	}
-	pc, err = t.dial(ctx, key, req.URL)
+	pc, err = t.dial(ctx, key, addr, req.URL)
 	return pc, false, err
 }
 
@@ -196,8 +198,8 @@ func (pc *persistConn) quiet() bool {
 	return pc.br.Buffered() == 0 && !idleConnClosed(pc.Conn)
 }
 
-func (t *Transport) dial(ctx context.Context, key string, u interface{ Hostname() string }) (*persistConn, error) {
-	scheme, addr, _ := cutScheme(key)
+// dial opens a connection to addr for u, with TLS when u is https.
+func (t *Transport) dial(ctx context.Context, key, addr string, u *url.URL) (*persistConn, error) {
 	dial := t.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -206,7 +208,7 @@ func (t *Transport) dial(ctx context.Context, key string, u interface{ Hostname(
 	if err != nil {
 		return nil, err
 	}
-	if scheme == "https" {
+	if u.Scheme == "https" {
 		cfg := &tls.Config{}
 		if t.TLSClientConfig != nil {
 			cfg = t.TLSClientConfig.Clone()
@@ -340,13 +342,4 @@ func canonicalAddr(scheme, host string) string {
 		return net.JoinHostPort(host, "443")
 	}
 	return net.JoinHostPort(host, "80")
-}
-
-func cutScheme(key string) (scheme, addr string, ok bool) {
-	for i := 0; i+3 <= len(key); i++ {
-		if key[i:i+3] == "://" {
-			return key[:i], key[i+3:], true
-		}
-	}
-	return "", key, false
 }

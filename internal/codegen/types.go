@@ -137,13 +137,10 @@ type ValidationError struct {
 // model.
 type RawPage = Page[json.RawMessage]
 
-// RawRunLogs is an AgentRunWithLogs whose logs are kept as the upstream sent
-// them. Run holds the rest of the response verbatim; only the fields the proxy
-// reads are decoded.
+// RawRunLogs is the part of an AgentRunWithLogs the proxy reads, its logs
+// kept as the upstream sent them.
 type RawRunLogs struct {
-	ID        int64             `json:"id"`
 	Status    *string           `json:"status"`
-	Result    *string           `json:"result"`
 	Logs      []json.RawMessage `json:"logs"`
 	TotalLogs *int              `json:"total_logs"`
 }

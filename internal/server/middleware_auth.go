@@ -7,7 +7,12 @@ import (
 )
 
 // token returns the caller's bearer token stored by requireToken.
-func token(ctx context.Context) string { return info(ctx).token }
+func token(ctx context.Context) string {
+	if ri := info(ctx); ri != nil {
+		return ri.token
+	}
+	return ""
+}
 
 // maxTokenLen bounds a bearer token; real Codegen tokens are ~40 bytes.
 const maxTokenLen = 4096
@@ -33,7 +38,7 @@ func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 				return
 			}
 			ri := info(r.Context())
-			if ri.id == "" { // no requestID middleware in front: give the token a context of its own
+			if ri == nil { // no requestID middleware in front: make the request's info here
 				ri = &requestInfo{}
 				r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
 			}

@@ -17,16 +17,19 @@ type requestInfo struct {
 	token string // set by requireToken
 }
 
+// info returns the request's info, or nil outside the middleware.
 func info(ctx context.Context) *requestInfo {
 	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
-	if ri == nil {
-		return &requestInfo{}
-	}
 	return ri
 }
 
 // RequestID returns the request id stored by the requestID middleware, or "".
-func RequestID(ctx context.Context) string { return info(ctx).id }
+func RequestID(ctx context.Context) string {
+	if ri := info(ctx); ri != nil {
+		return ri.id
+	}
+	return ""
+}
 
 // requestID gives every request an id: the caller's X-Request-ID when it is
 // sane, else a new UUID. The id is echoed in the response header, sent

@@ -48,7 +48,6 @@ type Hub struct {
 	closing    chan struct{} // closed by Shutdown
 	wg         sync.WaitGroup
 	initOnce   sync.Once
-	subsCount  atomic.Int64
 	polls      atomic.Int64 // upstream log reads made
 	pollsSaved atomic.Int64 // reads avoided by sharing: subscribers served beyond the first, per read
 }
@@ -85,7 +84,6 @@ func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
 		p = h.startPoller(k, tok, org, run)
 	}
 	p.subs++
-	h.subsCount.Add(1)
 	return &Subscription{hub: h, p: p}, nil
 }
 
@@ -110,7 +108,6 @@ func (h *Hub) release(p *poller) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p.subs--
-	h.subsCount.Add(-1)
 	if p.subs > 0 {
 		return
 	}
@@ -171,7 +168,16 @@ func (h *Hub) Pollers() int {
 }
 
 // Subscribers is the number of open subscriptions.
-func (h *Hub) Subscribers() int64 { return h.subsCount.Load() }
+func (h *Hub) Subscribers() int64 {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var n int64
+	for _, p := range h.pollers {
+		n += int64(p.subs)
+	}
+	return n
+}
 
 // Polls is the number of upstream log reads the pollers have made.
 func (h *Hub) Polls() int64 { return h.polls.Load() }
