@@ -165,7 +165,10 @@ func TestTransportCancellationAndDeadline(t *testing.T) {
 	if _, err := get(t, tr, ctx, srv.URL+"/slow-head"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want Canceled", err)
 	}
-	if n := len(tr.idle[strings.Replace(srv.URL, "http://", "http://", 1)]); n != 0 {
+	tr.mu.Lock()
+	n := len(tr.idle[srv.URL]) // the pool key is scheme://host:port, which srv.URL is
+	tr.mu.Unlock()
+	if n != 0 {
 		t.Errorf("%d connections went back to the pool after failed requests", n)
 	}
 }
