@@ -34,6 +34,9 @@ type Config struct {
 	Sandbox bool
 	// CORSOrigins are the browser origins allowed with credentials
 	// (CORS_ALLOWED_ORIGINS); empty allows any origin without credentials.
+	// Each is an http(s) origin with no wildcard, path, query, fragment or
+	// user info; Load strips a trailing slash and a default port, as a
+	// browser's Origin header has neither.
 	CORSOrigins []string
 	// UpstreamTimeout bounds one upstream call, retries included
 	// (UPSTREAM_TIMEOUT).
@@ -41,6 +44,13 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM
 	// (SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// MaxConnections bounds the client connections open at once
+	// (MAX_CONNECTIONS); zero means "auto", sized by the caller from the
+	// open-file limit.
+	MaxConnections int
+	// IdleTimeout is how long a keep-alive connection may wait for its next
+	// request (IDLE_TIMEOUT).
+	IdleTimeout time.Duration
 	// MaxBodyBytes bounds a request body; images arrive base64-encoded
 	// (MAX_BODY_BYTES).
 	MaxBodyBytes int64
@@ -68,8 +78,10 @@ type Config struct {
 	SandboxStep       time.Duration
 	SandboxRateLimits bool
 	// PprofAddr, if set, serves Go's net/http/pprof profiles on a listener
-	// of its own (PPROF_ADDR); keep it on loopback.
-	PprofAddr string
+	// of its own (PPROF_ADDR). It must be a loopback address unless
+	// PprofAllowRemote (PPROF_ALLOW_REMOTE) says otherwise.
+	PprofAddr        string
+	PprofAllowRemote bool
 	// ShowVersion asks for the version to be printed (--version).
 	ShowVersion bool
 	// HealthCheck asks for the /health of the server listening on Addr to
@@ -86,13 +98,14 @@ func (e *Error) Error() string { return "configuration: " + e.Msg }
 var ErrHelp = flag.ErrHelp
 
 // Load reads the settings from getenv and then args (flags win over the
-// environment), validates them, and returns the result. Usage goes to
-// output on --help or a bad flag. Errors are *Error or ErrHelp.
+// environment), validates them, and returns the result. On --help the usage
+// goes to output and the error is ErrHelp; other errors are *Error, which
+// name the bad setting and print nothing.
 func Load(args []string, getenv func(string) string, output io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("codegen-proxy", flag.ContinueOnError)
-	fs.SetOutput(output)
-	fs.Usage = func() { usage(output) }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	explicit := map[string]bool{}
 	for _, s := range settings {
 		v := s.def
@@ -119,9 +132,10 @@ func Load(args []string, getenv func(string) string, output io.Writer) (Config, 
 	fs.BoolFunc("healthcheck", "check the running server's /health and exit 0 if healthy", func(string) error { c.HealthCheck = true; return nil })
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(output)
 			return c, ErrHelp
 		}
-		return c, &Error{err.Error()}
+		return c, &Error{err.Error() + " (see --help)"}
 	}
 	if fs.NArg() > 0 {
 		return c, &Error{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -138,11 +152,16 @@ func (c *Config) validate() error {
 		return &Error{fmt.Sprintf("CODEGEN_BASE_URL=%q: want an http(s) URL such as https://api.codegen.com/v1", c.BaseURL)}
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	for _, o := range c.CORSOrigins {
-		u, err := url.Parse(o)
-		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return &Error{fmt.Sprintf("CORS_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com", o)}
+	for i, o := range c.CORSOrigins {
+		origin, err := normalOrigin(o)
+		if err != nil {
+			return &Error{fmt.Sprintf("CORS_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com: %v", o, err)}
 		}
+		c.CORSOrigins[i] = origin
+	}
+	if c.PprofAddr != "" && !c.PprofAllowRemote && !loopback(c.PprofAddr) {
+		return &Error{fmt.Sprintf("PPROF_ADDR=%q is not a loopback address: profiles show the process's internals; "+
+			"use 127.0.0.1:PORT, or set PPROF_ALLOW_REMOTE=true to serve them anyway", c.PprofAddr)}
 	}
 	return nil
 }

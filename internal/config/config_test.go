@@ -89,6 +89,24 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, nil, "LOG_FORMAT"},
 		{"port", map[string]string{"PORT": "eighty"}, nil, "PORT"},
 		{"origin with path", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example/app"}, nil, "CORS_ALLOWED_ORIGINS"},
+		{"origin wildcard host", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example,https://*"}, nil, `"https://*"`},
+		{"origin wildcard subdomain", map[string]string{"CORS_ALLOWED_ORIGINS": "https://*.a.example"}, nil, `"https://*.a.example"`},
+		{"origin star", map[string]string{"CORS_ALLOWED_ORIGINS": "*"}, nil, `"*"`},
+		{"origin without scheme", map[string]string{"CORS_ALLOWED_ORIGINS": "a.example"}, nil, `"a.example"`},
+		{"origin other scheme", map[string]string{"CORS_ALLOWED_ORIGINS": "ftp://a.example"}, nil, `"ftp://a.example"`},
+		{"origin without host", map[string]string{"CORS_ALLOWED_ORIGINS": "https://"}, nil, `"https://"`},
+		{"origin with query", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example?x=1"}, nil, `"https://a.example?x=1"`},
+		{"origin with empty query", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example/?"}, nil, `"https://a.example/?"`},
+		{"origin with fragment", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example#x"}, nil, `"https://a.example#x"`},
+		{"origin with user info", map[string]string{"CORS_ALLOWED_ORIGINS": "https://u:p@a.example"}, nil, `"https://u:p@a.example"`},
+		{"origin null", map[string]string{"CORS_ALLOWED_ORIGINS": "null"}, nil, `"null"`},
+		{"max connections", map[string]string{"MAX_CONNECTIONS": "many"}, nil, "MAX_CONNECTIONS"},
+		{"max connections too few", map[string]string{"MAX_CONNECTIONS": "1"}, nil, "MAX_CONNECTIONS"},
+		{"idle timeout", map[string]string{"IDLE_TIMEOUT": "0s"}, nil, "IDLE_TIMEOUT"},
+		{"pprof on every interface", map[string]string{"PPROF_ADDR": ":6060"}, nil, "PPROF_ALLOW_REMOTE"},
+		{"pprof on a public address", map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, nil, "PPROF_ADDR"},
+		{"pprof on a host name", map[string]string{"PPROF_ADDR": "example.com:6060"}, nil, "PPROF_ADDR"},
+		{"pprof allow remote not a bool", map[string]string{"PPROF_ALLOW_REMOTE": "sure"}, nil, "PPROF_ALLOW_REMOTE"},
 		{"unknown flag", nil, []string{"--nope"}, "nope"},
 		{"bad flag value", nil, []string{"--stream-poll", "0s"}, "stream-poll"},
 		{"stray argument", nil, []string{"serve"}, "serve"},
@@ -105,6 +123,51 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 	}
 }
 
+func TestCORSOriginsAreNormalised(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(map[string]string{
+		"CORS_ALLOWED_ORIGINS": "https://a.example/, http://localhost:3000, https://b.example:443, http://c.example:80, https://d.example:8443",
+	}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://a.example http://localhost:3000 https://b.example http://c.example https://d.example:8443"
+	if got := strings.Join(c.CORSOrigins, " "); got != want {
+		t.Errorf("CORS origins = %q, want %q", got, want)
+	}
+}
+
+func TestConnectionAndPprofSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want func(Config) bool
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.MaxConnections == 0 && c.IdleTimeout == 60*time.Second && c.PprofAddr == "" && !c.PprofAllowRemote
+		}},
+		{"explicit bound", map[string]string{"MAX_CONNECTIONS": "20", "IDLE_TIMEOUT": "5s"}, func(c Config) bool {
+			return c.MaxConnections == 20 && c.IdleTimeout == 5*time.Second
+		}},
+		{"pprof on loopback", map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}, func(c Config) bool { return c.PprofAddr == "127.0.0.1:6060" }},
+		{"pprof on localhost", map[string]string{"PPROF_ADDR": "localhost:0"}, func(c Config) bool { return c.PprofAddr == "localhost:0" }},
+		{"pprof on IPv6 loopback", map[string]string{"PPROF_ADDR": "[::1]:6060"}, func(c Config) bool { return c.PprofAddr == "[::1]:6060" }},
+		{"pprof remote when forced", map[string]string{"PPROF_ADDR": ":6060", "PPROF_ALLOW_REMOTE": "true"}, func(c Config) bool {
+			return c.PprofAddr == ":6060" && c.PprofAllowRemote
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(nil, env(tt.env), &bytes.Buffer{})
+			if err != nil || !tt.want(c) {
+				t.Errorf("got %+v, %v", c, err)
+			}
+		})
+	}
+}
+
 func TestHelpListsEverySettingWithItsEnvironmentName(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
@@ -116,6 +179,10 @@ func TestHelpListsEverySettingWithItsEnvironmentName(t *testing.T) {
 		if !strings.Contains(out.String(), "--"+s.name) || !strings.Contains(out.String(), "env "+s.env+",") {
 			t.Errorf("help lacks --%s or env %s:\n%s", s.name, s.env, out.String())
 		}
+	}
+	var quiet bytes.Buffer
+	if _, err := Load([]string{"--nope"}, env(nil), &quiet); err == nil || quiet.Len() != 0 {
+		t.Errorf("a bad flag: err %v, printed %q; want an error and nothing printed", err, quiet.String())
 	}
 	for _, f := range []string{"--sandbox", "--version", "--healthcheck"} {
 		if !strings.Contains(out.String(), f) {

@@ -52,11 +52,11 @@ var settings = []setting{
 			c.OrgID = n
 			return nil
 		}},
-	{"cors-origins", "LIST", "CORS_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed with credentials; empty allows any origin without credentials",
+	{"cors-origins", "LIST", "CORS_ALLOWED_ORIGINS", "", "comma-separated browser origins (https://app.example.com) allowed with credentials; no wildcards; empty allows any origin without credentials",
 		func(c *Config, v string) error {
 			c.CORSOrigins = nil
 			for _, o := range strings.Split(v, ",") {
-				if o = strings.TrimSpace(o); o != "" && o != "*" {
+				if o = strings.TrimSpace(o); o != "" {
 					c.CORSOrigins = append(c.CORSOrigins, o)
 				}
 			}
@@ -66,6 +66,21 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
 	{"shutdown-timeout", "DURATION", "SHUTDOWN_TIMEOUT", "10s", "wait for in-flight requests on SIGTERM",
 		duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"max-connections", "N", "MAX_CONNECTIONS", "auto", "most client connections open at once; past it the longest-idle one is closed (auto: a quarter of the open-file limit, at most 10000)",
+		func(c *Config, v string) error {
+			if v == "auto" {
+				c.MaxConnections = 0
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 2 {
+				return errors.New("want auto or an integer of at least 2")
+			}
+			c.MaxConnections = n
+			return nil
+		}},
+	{"idle-timeout", "DURATION", "IDLE_TIMEOUT", "60s", "how long a keep-alive connection may wait for its next request",
+		duration(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"max-body-bytes", "N", "MAX_BODY_BYTES", "33554432", "largest request body accepted (413 above it)",
 		func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -97,16 +112,25 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{"stream-logs-budget", "N", "STREAM_LOGS_BUDGET", "50", "upstream log polls per minute shared by one token's streams (the API allows 60)",
 		positive(func(c *Config) *int { return &c.LogsBudget })},
-	{"pprof-addr", "ADDR", "PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; empty: off",
+	{"pprof-addr", "ADDR", "PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060; empty: off",
 		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
+	{"pprof-allow-remote", "BOOL", "PPROF_ALLOW_REMOTE", "false", "allow PPROF_ADDR on a non-loopback address (logged as a warning)",
+		boolean(func(c *Config) *bool { return &c.PprofAllowRemote })},
 	{"sandbox-step", "DURATION", "SANDBOX_STEP", "1.2s", "time between a sandbox run's steps",
 		duration(func(c *Config) *time.Duration { return &c.SandboxStep })},
 	{"sandbox-rate-limits", "BOOL", "SANDBOX_RATE_LIMITS", "true", "apply the Codegen API's documented rate limits in the sandbox",
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			c.SandboxRateLimits = b
-			return err
-		}},
+		boolean(func(c *Config) *bool { return &c.SandboxRateLimits })},
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*field(c) = b
+		return nil
+	}
 }
 
 func duration(field func(*Config) *time.Duration) func(*Config, string) error {
