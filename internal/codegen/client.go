@@ -86,10 +86,14 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 	}
 }
 
-// contextError reports why ctx ended: the caller left (its own error) or
-// the Client's timeout fired.
+// contextError reports why ctx ended: the caller's context ended (its
+// error, wrapping its cause when it has one, such as a server's shutdown)
+// or the Client's timeout fired.
 func (c *Client) contextError(parent, ctx context.Context, op string) error {
 	if err := parent.Err(); err != nil {
+		if cause := context.Cause(parent); cause != err {
+			return fmt.Errorf("%w: %w", err, cause)
+		}
 		return err
 	}
 	return fmt.Errorf("%s: %w after %s", op, context.Cause(ctx), c.timeout())

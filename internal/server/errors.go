@@ -45,6 +45,12 @@ type envelope struct {
 	Code       string `json:"code" example:"unauthorized"`
 } //@name ErrorResponse
 
+// ErrShuttingDown is the cause with which the server cancels the contexts
+// of requests still running shortly before its shutdown deadline (see
+// http.Server.BaseContext), so that they stop waiting on the upstream and
+// answer 503 shutting_down while there is still time to answer.
+var ErrShuttingDown = errors.New("server: shutting down")
+
 // upstreamCodes are the upstream statuses passed on to the caller as they
 // are, with the code each gets. Other upstream errors become 502.
 var upstreamCodes = map[int]string{
@@ -65,10 +71,10 @@ func asError(err error) (e *Error, ok bool) {
 	switch {
 	case errors.As(err, &e):
 		return e, true
+	case errors.Is(err, stream.ErrShuttingDown), errors.Is(err, ErrShuttingDown):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down: reconnect", RetryAfter: "1"}, true
 	case errors.Is(err, context.Canceled):
 		return nil, false
-	case errors.Is(err, stream.ErrShuttingDown):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down: reconnect", RetryAfter: "1"}, true
 	case errors.As(err, &apiErr):
 		if code, pass := upstreamCodes[apiErr.StatusCode]; pass {
 			return &Error{Status: apiErr.StatusCode, Code: code, Message: apiErr.Message, Cause: err, RetryAfter: apiErr.RetryAfter}, true
@@ -84,10 +90,12 @@ func asError(err error) (e *Error, ok bool) {
 }
 
 // errorBody returns the answer err deserves and its envelope, encoded; ok is
-// false when the caller has gone and nothing should be written.
+// false when the caller has gone and nothing should be written. A request
+// ended by the shutdown still gets its answer.
 func errorBody(r *http.Request, err error) (e *Error, body []byte, ok bool) {
 	e, ok = asError(err)
-	if !ok || r.Context().Err() != nil {
+	ctx := r.Context()
+	if !ok || (ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrShuttingDown)) {
 		return nil, nil, false
 	}
 	body, _ = json.Marshal(envelope{Error: e.Message, StatusCode: e.Status, RequestID: RequestID(r.Context()), Code: e.Code})
