@@ -14,6 +14,7 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
+	"github.com/codegen-proxy/codegen-proxy/internal/connlimit"
 	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
@@ -24,7 +25,7 @@ import (
 // serves until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	started := time.Now()
-	cfg, err := config.Load(args, getenv, stderr)
+	cfg, err := config.Load(args, getenv, stdout) // --help prints to stdout
 	if err != nil {
 		return err
 	}
@@ -68,13 +69,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	tcp, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	srv := newHTTPServer(handler, logger)
+	ln := connlimit.New(tcp, maxConnections(cfg))
+	srv := newHTTPServer(handler, cfg.IdleTimeout, logger)
+	srv.ConnState = ln.ConnState
 	srv.RegisterOnShutdown(streams.Shutdown) // open streams end with an event telling clients to reconnect
-	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "upstream", baseURL, "version", buildVersion())
+	logger.Info("listening", "addr", "http://"+tcp.Addr().String(), "upstream", baseURL, "version", buildVersion(),
+		"max_connections", maxConnections(cfg))
 	return serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
 }
 
@@ -100,14 +104,16 @@ func startSandbox(cfg config.Config, logger *slog.Logger) (url string, stop func
 }
 
 // servePprof serves Go's profiles on addr, apart from the API, until stop.
+// It does not serve /debug/pprof/cmdline: the command line may hold
+// --api-token. config.Load has refused a non-loopback addr unless
+// PPROF_ALLOW_REMOTE allows it; then it warns.
 func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("pprof listener: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // runtime profiles only: it answers 404 to cmdline
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -117,27 +123,39 @@ func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
 		defer close(done)
 		srv.Serve(ln) //nolint:errcheck // always ErrServerClosed, after stop
 	}()
-	logger.Info("serving profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		logger.Warn("serving profiles on a non-loopback address, as PPROF_ALLOW_REMOTE allows: anyone who reaches it can read the process's memory profile and goroutines",
+			"addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	} else {
+		logger.Info("serving profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	}
 	return func() { srv.Close(); <-done }, nil
 }
 
 // newHTTPServer sets the timeouts a public server needs. Streaming handlers
 // lift the write deadline for themselves.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, idle time.Duration, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // bodies of tens of MiB on slow links
 		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 
 // serve runs srv on ln until ctx ends, then stops accepting and waits up to
-// grace for in-flight requests.
+// grace for in-flight requests. Requests still running shortly before the
+// grace ends have their contexts cancelled with server.ErrShuttingDown, so
+// that their upstream calls stop and they answer 503 shutting_down in time.
+// A stop that ctx asked for returns nil, even if some connection had to be
+// closed at the deadline (a warning says so).
 func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, logger *slog.Logger) error {
+	base, cut := context.WithCancelCause(context.Background())
+	defer cut(nil)
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -145,7 +163,9 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "grace", grace)
+	logger.Info("shutting down", "grace", grace.String())
+	cutoff := time.AfterFunc(grace-answerTime(grace), func() { cut(server.ErrShuttingDown) })
+	defer cutoff.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -154,11 +174,15 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	}
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+		logger.Warn("closed connections still busy at the end of the shutdown grace", "grace", grace.String(), "err", err)
 	}
 	logger.Info("stopped")
 	return nil
 }
+
+// answerTime is how long before the end of the grace in-flight requests are
+// told to stop: a quarter of it, at most 2 s, time enough to write a 503.
+func answerTime(grace time.Duration) time.Duration { return min(grace/4, 2*time.Second) }
 
 // healthCheck asks the server listening on addr for /health on loopback.
 func healthCheck(ctx context.Context, addr string) error {

@@ -48,11 +48,11 @@ func start(t *testing.T, env map[string]string, args ...string) *started {
 	}()
 	addr := make(chan string, 1)
 	go func() {
-		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		re := regexp.MustCompile(`msg=listening addr=(\S+)|"msg":"listening","addr":"([^"]+)"`)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				addr <- m[1] + m[2]
 			}
 		}
 	}()
@@ -197,9 +197,10 @@ func TestVersionAndHelp(t *testing.T) {
 	if out.String() != "codegen-proxy 1.2.3-test\n" {
 		t.Errorf("--version printed %q", out.String())
 	}
+	out.Reset()
 	err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, &errOut)
-	if !errors.Is(err, config.ErrHelp) || !strings.Contains(errOut.String(), "CODEGEN_BASE_URL") {
-		t.Errorf("--help: err %v, output:\n%s", err, errOut.String())
+	if !errors.Is(err, config.ErrHelp) || !strings.Contains(out.String(), "CODEGEN_BASE_URL") || errOut.Len() != 0 {
+		t.Errorf("--help: err %v, stdout:\n%s\nstderr:\n%s\nwant the usage on stdout only", err, out.String(), errOut.String())
 	}
 }
 
@@ -269,14 +270,24 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"--help"}, "", 0, "STREAM_LOGS_BUDGET"},
 		{nil, "CODEGEN_ORG_ID=acme", 2, "CODEGEN_ORG_ID"},
 		{[]string{"--log-format", "xml"}, "", 2, "log-format"},
+		{nil, "PPROF_ADDR=:0", 2, "PPROF_ALLOW_REMOTE"},
+		{nil, "CORS_ALLOWED_ORIGINS=https://*", 2, `"https://*"`},
 		{[]string{"--addr", busy.Addr().String()}, "", 1, "listening on " + busy.Addr().String()},
 	}
 	for _, tt := range tests {
-		cmd := exec.Command(bin, tt.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a server that started would never exit
+		cmd := exec.CommandContext(ctx, bin, tt.args...)
 		cmd.Env = []string{tt.env}
-		out, _ := cmd.CombinedOutput()
-		if code := cmd.ProcessState.ExitCode(); code != tt.wantCode || !strings.Contains(string(out), tt.wantOut) {
-			t.Errorf("%v %s: exit %d, output %q; want exit %d and %q", tt.args, tt.env, code, out, tt.wantCode, tt.wantOut)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		cancel()
+		want := &stderr // errors go to stderr, what was asked for to stdout
+		if tt.wantCode == 0 {
+			want = &stdout
+		}
+		if code := cmd.ProcessState.ExitCode(); code != tt.wantCode || !strings.Contains(want.String(), tt.wantOut) {
+			t.Errorf("%v %s: exit %d, stdout %q, stderr %q; want exit %d and %q", tt.args, tt.env, code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut)
 		}
 	}
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// keepIdle opens a connection, makes one request without a token on it
+// (401), reads the answer and leaves the connection open and idle, as the
+// clients that exhausted the file descriptors did.
+func keepIdle(t *testing.T, url string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET /agent-runs/12345 HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("request without a token: status %d, want 401", resp.StatusCode)
+	}
+	return c
+}
+
+// getNew makes a request on a connection of its own.
+func getNew(url, token string) (int, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestIdleConnectionsAtTheBoundLeaveRoomForOthers fills MAX_CONNECTIONS
+// with idle keep-alive connections and more: the longest idle are closed,
+// and /health and a request with a token are still answered.
+func TestIdleConnectionsAtTheBoundLeaveRoomForOthers(t *testing.T) {
+	const bound = 20
+	s := start(t, map[string]string{"MAX_CONNECTIONS": fmt.Sprint(bound), "SANDBOX_RATE_LIMITS": "false"})
+	var idle []net.Conn
+	for range bound + 5 {
+		idle = append(idle, keepIdle(t, s.url))
+	}
+	// At least five connections made room; the oldest idle went first.
+	idle[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := idle[0].Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the longest-idle connection past the bound: read %v, want EOF (closed by the server)", err)
+	}
+	for _, tt := range []struct{ path, token string }{{"/health", ""}, {"/agent-runs/12345", "sandbox"}} {
+		if code, err := getNew(s.url+tt.path, tt.token); err != nil || code != http.StatusOK {
+			t.Errorf("GET %s with %d idle connections at the bound: %d, %v; want 200", tt.path, bound, code, err)
+		}
+	}
+}
+
+// TestRequestsRunningAtTheShutdownDeadlineAreAnswered stops the server while
+// a request waits on an upstream that will not answer within the grace: the
+// request gets 503 shutting_down in the error envelope, and run returns nil.
+func TestRequestsRunningAtTheShutdownDeadlineAreAnswered(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done() // until the proxy gives up
+	}))
+	defer hung.Close()
+	s := start(t, map[string]string{
+		"CODEGEN_BASE_URL": hung.URL, "CODEGEN_ORG_ID": "1", "SHUTDOWN_TIMEOUT": "2s", "UPSTREAM_TIMEOUT": "5m",
+		"LOG_FORMAT": "json",
+	})
+	type result struct {
+		status int
+		env    map[string]any
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", s.url+"/agent-runs/7", nil)
+		req.Header.Set("Authorization", "Bearer x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		var env map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		got <- result{status: resp.StatusCode, env: env, err: err}
+	}()
+	<-arrived
+	s.stop(t) // fails the test unless run returns nil
+	r := <-got
+	if r.err != nil || r.status != http.StatusServiceUnavailable || r.env["code"] != "shutting_down" || r.env["request_id"] == "" {
+		t.Errorf("in-flight request at the deadline: status %d, body %v, err %v; want 503 shutting_down", r.status, r.env, r.err)
+	}
+	if !strings.Contains(s.stderr.String(), `"grace":"2s"`) {
+		t.Errorf("the shutdown grace is not logged as a duration string:\n%s", s.stderr)
+	}
+}
+
+// TestPprofServesNoCommandLine: /debug/pprof/cmdline would show a token
+// given as --api-token.
+func TestPprofServesNoCommandLine(t *testing.T) {
+	s := start(t, map[string]string{"PPROF_ADDR": "127.0.0.1:0"})
+	m := regexp.MustCompile(`msg="serving profiles" addr=(\S+)`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no pprof address in the log:\n%s", s.stderr)
+	}
+	for path, want := range map[string]int{"": 200, "heap?debug=1": 200, "cmdline": 404} {
+		if code, err := getNew(m[1]+path, ""); err != nil || code != want {
+			t.Errorf("GET %s%s: %d, %v; want %d", m[1], path, code, err, want)
+		}
+	}
+}
