@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -24,11 +25,14 @@ type readiness struct {
 	at   time.Time
 }
 
-// readyReport is the body of GET /ready.
+// readyReport is the body of GET /ready. Its callers are not authenticated,
+// so it says what failed in general words; cause, the error itself (which
+// may name the upstream's internal address), goes to the log only.
 type readyReport struct {
 	Status    string         `json:"status" example:"ready" enums:"ready,unavailable"`
 	Upstream  upstreamReport `json:"upstream"`
 	CheckedAt string         `json:"checked_at" example:"2026-11-25T20:00:00Z"`
+	cause     error
 } //@name ReadyResponse
 
 // upstreamReport says how the upstream answered the probe.
@@ -67,16 +71,18 @@ func (rd *readiness) probe(ctx context.Context) readyReport {
 		up.StatusCode = apiErr.StatusCode
 		up.Reachable = apiErr.StatusCode < 500
 		if !up.Reachable {
-			up.Error = apiErr.Error()
+			up.Error = "the Codegen API failed"
 		}
+	case errors.Is(err, codegen.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		up = upstreamReport{LatencyMS: up.LatencyMS, Error: "the Codegen API did not answer in time"}
 	case err != nil:
-		up = upstreamReport{LatencyMS: up.LatencyMS, Error: err.Error()}
+		up = upstreamReport{LatencyMS: up.LatencyMS, Error: "the Codegen API could not be reached or gave an unusable answer"}
 	}
-	status := "ready"
+	report := readyReport{Status: "ready", Upstream: up, CheckedAt: time.Now().UTC().Format(time.RFC3339)}
 	if !up.Reachable {
-		status = "unavailable"
+		report.Status, report.cause = "unavailable", fmt.Errorf("readiness probe: %w", err)
 	}
-	return readyReport{Status: status, Upstream: up, CheckedAt: time.Now().UTC().Format(time.RFC3339)}
+	return report
 }
 
 // handleReady reports whether the upstream answers.
@@ -95,6 +101,7 @@ func handleReady(rd *readiness) http.Handler {
 		status := http.StatusOK
 		if report.Status != "ready" {
 			status = http.StatusServiceUnavailable
+			recordCause(w, report.cause) // the access log line says what failed
 		}
 		return writeJSON(w, status, report)
 	})

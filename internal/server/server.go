@@ -5,6 +5,8 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -65,9 +67,12 @@ func NewServer(d Deps) http.Handler {
 }
 
 // corsHandler lets browsers call the API: from the listed origins with
-// credentials, or from any origin without them (never "*" with
-// credentials). Scripts may read X-Request-ID and Retry-After.
+// credentials, or from any origin without them. It never combines a
+// wildcard with credentials: go-chi/cors reads "*" in an origin as a
+// pattern, so an entry holding one (config.Load refuses them) is dropped.
+// Scripts may read X-Request-ID and Retry-After.
 func corsHandler(origins []string) func(http.Handler) http.Handler {
+	origins = slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return strings.Contains(o, "*") })
 	o := cors.Options{
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
