@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 )
 
 // maxBody bounds a request body the sandbox reads.
@@ -65,6 +66,11 @@ func (f fields) decode(v *validation, name string, required bool, dst any, msg, 
 	}
 }
 
+// tooLarge is the validation message for input over a size limit.
+func tooLarge(what string, limit int) string {
+	return what + " may hold at most " + strconv.Itoa(limit) + " bytes in the sandbox"
+}
+
 const (
 	msgString = "Input should be a valid string"
 	msgInt    = "Input should be a valid integer"
@@ -77,12 +83,15 @@ type createInput struct {
 	Prompt    string
 	Images    []string
 	Metadata  map[string]any
+	MetaBytes int // the size of metadata as sent
 	RepoID    *int64
 	Model     *string
 	AgentType *string
 }
 
-func decodeCreate(r *http.Request, v *validation) createInput {
+// decodeCreate decodes a create body, refusing metadata of more than
+// maxMeta bytes before decoding it.
+func decodeCreate(r *http.Request, v *validation, maxMeta int) createInput {
 	var in createInput
 	f := decodeObject(r, v)
 	if f == nil {
@@ -90,7 +99,11 @@ func decodeCreate(r *http.Request, v *validation) createInput {
 	}
 	f.decode(v, "prompt", true, &in.Prompt, msgString, "string_type")
 	f.decode(v, "images", false, &in.Images, msgList, "list_type")
-	f.decode(v, "metadata", false, &in.Metadata, msgDict, "dict_type")
+	if in.MetaBytes = len(f["metadata"]); in.MetaBytes > maxMeta {
+		v.add(tooLarge("Metadata", maxMeta), "value_error", "body", "metadata")
+	} else {
+		f.decode(v, "metadata", false, &in.Metadata, msgDict, "dict_type")
+	}
 	f.decode(v, "repo_id", false, &in.RepoID, msgInt, "int_type")
 	f.decode(v, "model", false, &in.Model, msgString, "string_type")
 	f.decode(v, "agent_type", false, &in.AgentType, msgString, "string_type")

@@ -59,7 +59,7 @@ func allowed(w http.ResponseWriter, org int64) bool {
 func (s *Sandbox) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 	var v validation
 	org := v.pathInt(r, "org_id")
-	in := decodeCreate(r, &v)
+	in := decodeCreate(r, &v, s.opts.MaxRunBytes)
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
@@ -94,15 +94,24 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRu
 		},
 		userID: sandboxUser.ID,
 		every:  every,
+		bytes:  in.MetaBytes,
 	}
 	r.schedule(plan(sc, in.Prompt), now.Add(every))
 	s.runs[id] = r
 	s.order = append(s.order, id)
-	for len(s.order) > s.opts.MaxRuns {
+	s.bytes += r.bytes
+	s.evictLocked()
+	return r.snapshot()
+}
+
+// evictLocked forgets the oldest created runs while there are more than
+// MaxRuns of them or they keep more than MaxBytes. s.mu is held.
+func (s *Sandbox) evictLocked() {
+	for len(s.order) > 0 && (len(s.order) > s.opts.MaxRuns || s.bytes > s.opts.MaxBytes) {
+		s.bytes -= s.runs[s.order[0]].bytes
 		delete(s.runs, s.order[0])
 		s.order = s.order[1:]
 	}
-	return r.snapshot()
 }
 
 // withRun calls f, under the lock, with run id of org brought up to now,

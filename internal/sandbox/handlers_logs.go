@@ -15,16 +15,31 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	var snap codegen.AgentRun
-	if s.withRun(w, org, in.AgentRunID, func(r *run) {
+	var (
+		snap codegen.AgentRun
+		full bool
+	)
+	if !s.withRun(w, org, in.AgentRunID, func(r *run) {
+		if full = r.bytes+len(in.Prompt) > s.opts.MaxRunBytes; full {
+			return
+		}
+		r.bytes += len(in.Prompt) // kept as the USER_MESSAGE log
+		s.bytes += len(in.Prompt)
 		now := s.opts.Now()
 		r.every = s.opts.Step // seed runs were spaced a minute apart
 		r.schedule(resumed(in.Prompt), now)
 		r.advance(now)
 		snap = r.snapshot()
+		s.evictLocked()
 	}) {
-		writeJSON(w, http.StatusOK, snap)
+		return
 	}
+	if full {
+		v.add(tooLarge("A run's metadata and resume prompts together", s.opts.MaxRunBytes), "value_error", "body", "prompt")
+		v.failed(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, snap)
 }
 
 // handleLogs serves the alpha logs endpoint: the run and one page of its

@@ -23,6 +23,7 @@ type run struct {
 	script []step    // steps still to apply, in order
 	next   time.Time // when script[0] applies
 	every  time.Duration
+	bytes  int // callers' input kept: metadata as sent and resume prompts
 }
 
 // step is one moment of a run's life: logs that appear, a new status, and

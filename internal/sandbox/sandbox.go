@@ -29,6 +29,14 @@ type Options struct {
 	// MaxRuns bounds the runs kept; past it the oldest created run is
 	// forgotten (seed runs stay). If zero, 1000.
 	MaxRuns int
+	// MaxRunBytes bounds what one run keeps of its callers' input: its
+	// metadata as sent plus the prompts of its resumes. A create or resume
+	// past it is refused with 422, so that one caller cannot make the run
+	// list, which every caller shares, too large to serve. If zero, 64 KiB.
+	MaxRunBytes int
+	// MaxBytes bounds the callers' input all runs keep together; past it
+	// the oldest created runs are forgotten. If zero, 64 MiB.
+	MaxBytes int
 	// WebURL prefixes a run's id to make its web_url. If empty, a clearly
 	// fake https://sandbox.codegen.invalid/agent/trace/ is used.
 	WebURL string
@@ -44,6 +52,7 @@ type Sandbox struct {
 	mu     sync.Mutex
 	runs   map[int64]*run
 	order  []int64 // ids of created (not seed) runs, oldest first
+	bytes  int     // callers' input kept by all runs (run.bytes summed)
 	nextID int64
 }
 
@@ -58,6 +67,12 @@ func New(o Options) *Sandbox {
 	}
 	if o.MaxRuns <= 0 {
 		o.MaxRuns = 1000
+	}
+	if o.MaxRunBytes <= 0 {
+		o.MaxRunBytes = 64 << 10
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 64 << 20
 	}
 	if o.WebURL == "" {
 		o.WebURL = "https://sandbox.codegen.invalid/agent/trace/"

@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// metadataBody is a create body whose metadata is about n bytes of JSON.
+func metadataBody(n int) string {
+	return fmt.Sprintf(`{"prompt":"x","metadata":{"blob":%q}}`, strings.Repeat("a", n))
+}
+
+// TestOversizedMetadataIsRefused: ten runs with 20 MB of metadata each made
+// the shared run list too large to serve. Metadata past the per-run bound
+// is refused with 422 like the API's validation errors, and nothing is kept.
+func TestOversizedMetadataIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	var before codegen.Page[codegen.AgentRun]
+	f.do("GET", "/v1/organizations/323/agent/runs", "sandbox", "", &before)
+
+	var refused codegen.ValidationErrorBody
+	resp := f.do("POST", "/v1/organizations/323/agent/run", "sandbox", metadataBody(1<<20), &refused)
+	if resp.StatusCode != 422 || len(refused.Detail) != 1 || fmt.Sprint(refused.Detail[0].Loc) != "[body metadata]" ||
+		!strings.Contains(refused.Detail[0].Msg, "65536 bytes") {
+		t.Errorf("1 MiB of metadata: %d %+v, want 422 at body.metadata naming the limit", resp.StatusCode, refused)
+	}
+	var after codegen.Page[codegen.AgentRun]
+	f.do("GET", "/v1/organizations/323/agent/runs", "sandbox", "", &after)
+	if after.Total != before.Total {
+		t.Errorf("a refused run was kept: %d runs, want %d", after.Total, before.Total)
+	}
+	if run := f.create(metadataBody(60 << 10)); run.Metadata["blob"] == nil {
+		t.Errorf("metadata under the bound was not kept")
+	}
+}
+
+// TestRetainedInputIsBoundedByEvictingTheOldestRuns: past MaxBytes the
+// oldest created runs are forgotten, so the list stays servable.
+func TestRetainedInputIsBoundedByEvictingTheOldestRuns(t *testing.T) {
+	t.Parallel()
+	const perRun, total = 4 << 10, 10 << 10
+	f := newFixture(t, Options{MaxRunBytes: perRun, MaxBytes: total})
+	var ids []int64
+	for range 10 {
+		ids = append(ids, f.create(metadataBody(3<<10)).ID)
+	}
+	var page codegen.Page[codegen.AgentRun]
+	f.do("GET", "/v1/organizations/323/agent/runs", "sandbox", "", &page)
+	kept := map[int64]bool{}
+	size := 0
+	for _, r := range page.Items {
+		if r.ID >= firstRunID {
+			kept[r.ID] = true
+			b, _ := json.Marshal(r.Metadata)
+			size += len(b)
+		}
+	}
+	if size > total || len(kept) < 2 {
+		t.Errorf("kept %d created runs holding %d bytes of metadata, want at least 2 within %d", len(kept), size, total)
+	}
+	if !kept[ids[len(ids)-1]] || kept[ids[0]] {
+		t.Errorf("kept %v of %v: want the newest kept and the oldest forgotten", kept, ids)
+	}
+}
+
+// TestResumePromptsCountTowardTheRunBound: each resume keeps its prompt as
+// a log entry; past the per-run bound a resume is refused.
+func TestResumePromptsCountTowardTheRunBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{MaxRunBytes: 4 << 10})
+	body := fmt.Sprintf(`{"agent_run_id":12345,"prompt":%q}`, strings.Repeat("p", 1500))
+	for i := range 2 {
+		if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, nil); resp.StatusCode != 200 {
+			t.Fatalf("resume %d: status %d, want 200", i, resp.StatusCode)
+		}
+	}
+	var refused codegen.ValidationErrorBody
+	if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, &refused); resp.StatusCode != 422 ||
+		len(refused.Detail) != 1 || fmt.Sprint(refused.Detail[0].Loc) != "[body prompt]" {
+		t.Errorf("third resume past the bound: %d %+v, want 422 at body.prompt", resp.StatusCode, refused)
+	}
+}
