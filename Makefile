@@ -19,8 +19,10 @@ FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest inter
 
 .PHONY: run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools
 
-run: assets
-	go run -ldflags "$(LDFLAGS)" ./cmd/codegen-proxy
+# exec: Ctrl-C reaches the server alone, which stops gracefully and exits 0,
+# so make reports no error (go run would).
+run: build
+	exec bin/codegen-proxy
 
 build: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/codegen-proxy ./cmd/codegen-proxy
