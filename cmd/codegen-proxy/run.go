@@ -73,12 +73,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	ln := connlimit.New(tcp, maxConnections(cfg))
+	bound := maxConnections(cfg)
+	ln := connlimit.New(tcp, bound)
 	srv := newHTTPServer(handler, cfg.IdleTimeout, logger)
 	srv.ConnState = ln.ConnState
 	srv.RegisterOnShutdown(streams.Shutdown) // open streams end with an event telling clients to reconnect
 	logger.Info("listening", "addr", "http://"+tcp.Addr().String(), "upstream", baseURL, "version", buildVersion(),
-		"max_connections", maxConnections(cfg))
+		"max_connections", bound)
 	return serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
 }
 
