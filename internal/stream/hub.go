@@ -78,6 +78,7 @@ type Hub struct {
 	initOnce   sync.Once
 	polls      atomic.Int64 // upstream log reads made
 	pollsSaved atomic.Int64 // reads avoided by sharing: subscribers served beyond the first, per read
+	idled      atomic.Int64 // times a poller stopped to wait for a subscriber
 }
 
 // key names a poller. The token is kept as a hash so that it is never a map

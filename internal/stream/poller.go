@@ -165,6 +165,7 @@ func (p *poller) waitWanted(ctx context.Context) error {
 	if wanted == nil {
 		return nil
 	}
+	p.hub.idled.Add(1)
 	select {
 	case <-wanted:
 		return nil
