@@ -28,8 +28,10 @@ type fakeAPI struct {
 	status string
 	fail   int // the next log reads answer this status, failN times
 	failN  int
+	gate   chan struct{} // if set, log reads wait for it to close
 
 	logReads, runReads atomic.Int64
+	held               atomic.Int64 // log reads that waited at the gate
 	lastFail           atomic.Int64 // unix nanoseconds of the last failed read
 	readAt             atomic.Int64 // unix nanoseconds of the last log read
 }
@@ -50,6 +52,15 @@ func (f *fakeAPI) set(n int, status string) {
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/logs") {
+		f.mu.Lock()
+		gate := f.gate
+		f.mu.Unlock()
+		if gate != nil {
+			f.held.Add(1)
+			<-gate
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !strings.HasSuffix(r.URL.Path, "/logs") {
