@@ -12,12 +12,13 @@ import (
 // this is dropped.
 const writeTimeout = 30 * time.Second
 
-// Buffer bounds: events are queued up to writeAt bytes and then written out,
-// and a buffer that one large event grew past keepCap is let go once
-// written, so that a subscriber's memory does not follow a run's history.
+// Buffer bounds: events are queued up to writeAt bytes and then written out;
+// a buffer that one large event grew past 2*writeAt is let go once written,
+// and one larger than idleCap once flushed, so that a subscriber's memory
+// follows neither a run's history nor its last burst.
 const (
 	writeAt = 16 << 10
-	keepCap = 32 << 10
+	idleCap = 4 << 10
 )
 
 // Writer writes Server-Sent Events to one client and flushes them through
@@ -103,7 +104,7 @@ func (s *Writer) write() {
 		s.dirty = true
 	}
 	s.buf = s.buf[:0]
-	if cap(s.buf) > keepCap {
+	if cap(s.buf) > 2*writeAt {
 		s.buf = nil
 	}
 }
@@ -111,6 +112,9 @@ func (s *Writer) write() {
 // Flush sends what is queued and reports the first write error so far.
 func (s *Writer) Flush() error {
 	s.write()
+	if cap(s.buf) > idleCap {
+		s.buf = nil
+	}
 	if s.err != nil || !s.dirty {
 		return s.err
 	}
