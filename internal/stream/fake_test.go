@@ -21,6 +21,7 @@ import (
 // about size bytes each, in status. It counts the calls it answers.
 type fakeAPI struct {
 	url string
+	srv *httptest.Server
 
 	mu     sync.Mutex
 	n      int
@@ -41,7 +42,7 @@ func newFakeAPI(t *testing.T, n int, status string) *fakeAPI {
 	f := &fakeAPI{n: n, size: 100, status: status}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	f.url = srv.URL
+	f.url, f.srv = srv.URL, srv
 	return f
 }
 

@@ -176,31 +176,3 @@ func (s *Subscription) refetch(ctx context.Context, w *Writer, pos *int, base in
 	}
 	return nil
 }
-
-// view is a consistent look at a poller's state from one position on.
-type view struct {
-	logs     []json.RawMessage // positions from, from+1, ...; none if from < base
-	base     int               // the oldest position the history holds
-	total    int               // the position after the newest log read
-	statusV  int
-	event    []byte
-	troubleV int
-	trouble  error
-	fatal    error
-	done     bool
-	final    []byte
-	changed  <-chan struct{}
-}
-
-// view returns the state, sharing log entries, which are never changed.
-func (p *poller) view(from int) view {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	end := p.base + len(p.logs)
-	v := view{base: p.base, total: end, statusV: p.statusV, event: p.event, troubleV: p.troubleV, trouble: p.trouble,
-		fatal: p.fatal, done: p.done, final: p.final, changed: p.changed}
-	if from >= p.base && from < end {
-		v.logs = p.logs[from-p.base : len(p.logs) : len(p.logs)]
-	}
-	return v
-}
