@@ -25,6 +25,7 @@ type streamOpts struct {
 	ks       []int
 	step     time.Duration
 	logs     int
+	lateLogs int // if positive, measure late joiners of a run this long instead
 	dir      string
 }
 
@@ -35,6 +36,7 @@ func parseStreamOpts(args []string) (streamOpts, error) {
 	ks := fs.String("subscribers", "1,10,100,1000", "subscriber counts to measure")
 	fs.DurationVar(&o.step, "step", 1300*time.Millisecond, "time between the run's steps")
 	fs.IntVar(&o.logs, "logs", 26, "log entries the run writes (over 10 steps)")
+	fs.IntVar(&o.lateLogs, "late", 0, "instead: memory per subscriber when each joins a PAUSED run of this many logs from the start (e.g. 5000)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -79,6 +81,9 @@ type streamResult struct {
 // runStream measures log streams for each subscriber count on one live run
 // each, through a codegen-proxy process, and writes a Markdown table.
 func runStream(ctx context.Context, o streamOpts, w io.Writer) error {
+	if o.lateLogs > 0 {
+		return runLateJoin(ctx, o, w)
+	}
 	up := &countingSandbox{sb: sandbox.New(sandbox.Options{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

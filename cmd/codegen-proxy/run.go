@@ -55,7 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		client.Transport = tr
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
-	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger}
+	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
+		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
 	defer streams.Close()
 	m.WatchStreams(streams)
 	handler := server.NewServer(server.Deps{

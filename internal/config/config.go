@@ -72,6 +72,15 @@ type Config struct {
 	// LogsBudget is how many upstream log polls one token's streams may
 	// make per minute together (STREAM_LOGS_BUDGET); the API allows 60.
 	LogsBudget int
+	// StreamMaxPerToken and StreamMax bound the streams open at once per
+	// token (STREAM_MAX_PER_TOKEN, 429 past it) and in all (STREAM_MAX,
+	// 503 past it).
+	StreamMaxPerToken int
+	StreamMax         int
+	// StreamHistoryEntries and StreamHistoryBytes bound the log entries
+	// kept per streamed run (STREAM_HISTORY_ENTRIES, STREAM_HISTORY_BYTES).
+	StreamHistoryEntries int
+	StreamHistoryBytes   int
 	// SandboxStep is the time between a sandbox run's steps (SANDBOX_STEP);
 	// SandboxRateLimits turns the sandbox's rate limits on
 	// (SANDBOX_RATE_LIMITS).

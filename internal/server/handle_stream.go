@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ const retryHint = 3 * time.Second
 //	@Summary		Stream an agent run's logs (Server-Sent Events)
 //	@Description	A text/event-stream of the run until it ends. Events: `status` (first, and on every change: data {id, status, result, summary, github_pull_requests}); `log` (one per entry, id = the entry's 0-based position, data = the entry as the API returned it); `done` (after the last log of a run in a terminal status: COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS; data = the finished run; the stream then closes); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). Control events carry no id. A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 //	@Description
-//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller.
+//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate, even from before the entries the proxy keeps (those are read again from the API). Each token may have STREAM_MAX_PER_TOKEN streams open (429 past it) and the server STREAM_MAX (503 past it), both with Retry-After. If the API has not answered within half a second, the stream starts with a `: waiting for the upstream` comment. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller.
 //	@Tags			logs
 //	@Produce		text/event-stream
 //	@Security		BearerAuth
@@ -52,7 +53,7 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		}
 		sub, err := hub.Subscribe(tok, org, id)
 		if err != nil {
-			return err
+			return subscribeError(err)
 		}
 		defer sub.Close()
 		if err := sub.Ready(r.Context()); err != nil {
@@ -68,6 +69,20 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		})
 		return nil
 	})
+}
+
+// subscribeError is the answer to a refused subscription: 429 past the
+// token's stream limit, 503 past the server's.
+func subscribeError(err error) error {
+	switch {
+	case errors.Is(err, stream.ErrTooManyStreams):
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_streams", RetryAfter: "10",
+			Message: "this token has too many open streams: close one first"}
+	case errors.Is(err, stream.ErrStreamsFull):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "too_many_streams", RetryAfter: "10",
+			Message: "the server has too many open streams: retry later"}
+	}
+	return err
 }
 
 // resumePosition returns the first log position to send: after the

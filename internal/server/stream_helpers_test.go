@@ -28,10 +28,15 @@ type streamEnv struct {
 	clock *sandbox.Clock
 	tick  atomic.Int64 // nanoseconds the clock moves per log read
 
-	logReads atomic.Int64 // upstream log reads, all tokens
-	mu       sync.Mutex
-	readsBy  map[string]int // upstream log reads per Authorization header
-	fail     atomic.Int32   // the next n log reads answer 429
+	logReads    atomic.Int64 // upstream log reads, all tokens
+	tickedReads atomic.Int64 // log reads that moved the clock
+	calls       atomic.Int64 // upstream calls of any kind
+	served      atomic.Int64 // stream requests the proxy has finished
+
+	failedAt, readAfterFail atomic.Int64 // unix nanoseconds: the last 429, and the first log read after it
+	mu                      sync.Mutex
+	readsBy                 map[string]int // upstream log reads per Authorization header
+	fail                    atomic.Int32   // the next n log reads answer 429
 }
 
 const sandboxStep = time.Second
@@ -47,18 +52,26 @@ func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
 	e := &streamEnv{clock: sandbox.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), readsBy: map[string]int{}}
 	sb := sandbox.New(sandbox.Options{Now: e.clock.Now, Step: sandboxStep})
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.calls.Add(1)
 		if strings.HasSuffix(r.URL.Path, "/logs") {
 			e.logReads.Add(1)
 			e.mu.Lock()
 			e.readsBy[r.Header.Get("Authorization")]++
 			e.mu.Unlock()
+			if e.failedAt.Load() != 0 {
+				e.readAfterFail.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			if e.fail.Add(-1) >= 0 {
+				e.failedAt.Store(time.Now().UnixNano())
 				w.Header().Set("Retry-After", "1")
 				w.WriteHeader(http.StatusTooManyRequests)
 				io.WriteString(w, `{"message":"Rate limit exceeded. Please try again later.","status_code":429}`)
 				return
 			}
-			e.clock.Advance(time.Duration(e.tick.Load()))
+			if d := e.tick.Load(); d > 0 {
+				e.tickedReads.Add(1)
+				e.clock.Advance(time.Duration(d))
+			}
 		}
 		sb.ServeHTTP(w, r)
 	}))
@@ -75,11 +88,19 @@ func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
 		cfg.Heartbeat = o.heartbeat
 	}
 	client := &codegen.Client{BaseURL: cfg.BaseURL, RequestID: RequestID, Retries: -1}
-	e.hub = &stream.Hub{Client: client, Interval: 10 * time.Millisecond, Budget: 6000, Linger: 20 * time.Millisecond}
+	// StartWait is long so that a 404 is always a plain HTTP error here,
+	// however loaded the machine.
+	e.hub = &stream.Hub{Client: client, Interval: 10 * time.Millisecond, Budget: 6000, Linger: 20 * time.Millisecond, StartWait: 10 * time.Second}
 	if o.hub != nil {
 		o.hub(e.hub)
 	}
-	srv := httptest.NewServer(NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: e.hub}))
+	proxy := NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: e.hub})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxy.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/logs/stream") {
+			e.served.Add(1)
+		}
+	}))
 	t.Cleanup(func() {
 		e.hub.Shutdown()
 		srv.Close()
@@ -228,4 +249,16 @@ func seq(from, to int) []string {
 		out = append(out, fmt.Sprint(i))
 	}
 	return out
+}
+
+// waitUntil waits until cond holds, failing the test after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

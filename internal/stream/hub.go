@@ -2,10 +2,13 @@
 // upstream poller per (token, organization, run).
 //
 // Every subscriber to a run with the same token shares one poller, which
-// pages through the Codegen logs endpoint into an in-memory history; each
-// subscriber sends that history from its own position. Different tokens never
-// share a poller, a history or a budget. Pollers start with their first
-// subscriber, stop shortly after their last leaves, and never outlive Close.
+// pages through the Codegen logs endpoint into a bounded in-memory history
+// (the latest entries); each subscriber sends from its own position, and one
+// whose position is older than the history reads those entries from upstream
+// itself, a page at a time, within the token's budget. Different tokens
+// never share a poller, a history or a budget. Pollers start with their
+// first subscriber, make no upstream call while nobody is subscribed, stop
+// shortly after their last subscriber leaves, and never outlive Close.
 package stream
 
 import (
@@ -20,8 +23,15 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
-// ErrShuttingDown is returned by Subscribe once Shutdown has begun.
-var ErrShuttingDown = errors.New("stream: the server is shutting down")
+// Errors returned by Subscribe.
+var (
+	// ErrShuttingDown: Shutdown has begun.
+	ErrShuttingDown = errors.New("stream: the server is shutting down")
+	// ErrTooManyStreams: the token already has MaxPerToken streams open.
+	ErrTooManyStreams = errors.New("stream: too many open streams for this token")
+	// ErrStreamsFull: MaxStreams streams are open in all.
+	ErrStreamsFull = errors.New("stream: the server has too many open streams")
+)
 
 // Hub owns the pollers. Client is required; every other field has a useful
 // zero value. Fields must not change after the first Subscribe. A Hub is safe
@@ -39,17 +49,36 @@ type Hub struct {
 	// Linger is how long a poller outlives its last subscriber, so a
 	// reconnecting client finds it warm. If zero, 1 second.
 	Linger time.Duration
+	// MaxPerToken bounds the streams one token may have open at once;
+	// Subscribe refuses more with ErrTooManyStreams. If zero, 100.
+	MaxPerToken int
+	// MaxStreams bounds the streams open at once in all; Subscribe refuses
+	// more with ErrStreamsFull. If zero, 5000.
+	MaxStreams int
+	// HistoryEntries and HistoryBytes bound the log entries one poller
+	// keeps (the latest ones); older positions are read from upstream by
+	// the subscriber that needs them. If zero, 1000 entries and 256 KiB.
+	HistoryEntries int
+	HistoryBytes   int
+	// StartWait is how long Ready waits for a new poller's first answer
+	// before letting the stream start without it, so that a stream whose
+	// poller waits for budget still gets its headers promptly. If zero,
+	// 500 ms.
+	StartWait time.Duration
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
 
 	mu         sync.Mutex
 	pollers    map[key]*poller
 	budgets    map[[32]byte]*budget
-	closing    chan struct{} // closed by Shutdown
+	subsBy     map[[32]byte]int // open subscriptions per token hash
+	subs       int              // open subscriptions in all
+	closing    chan struct{}    // closed by Shutdown
 	wg         sync.WaitGroup
 	initOnce   sync.Once
 	polls      atomic.Int64 // upstream log reads made
 	pollsSaved atomic.Int64 // reads avoided by sharing: subscribers served beyond the first, per read
+	idled      atomic.Int64 // times a poller stopped to wait for a subscriber
 }
 
 // key names a poller. The token is kept as a hash so that it is never a map
@@ -63,12 +92,14 @@ func (h *Hub) init() {
 	h.initOnce.Do(func() {
 		h.pollers = map[key]*poller{}
 		h.budgets = map[[32]byte]*budget{}
+		h.subsBy = map[[32]byte]int{}
 		h.closing = make(chan struct{})
 	})
 }
 
 // Subscribe joins the poller of (tok, org, run), starting one if none runs.
-// The caller must Close the returned Subscription.
+// It refuses with ErrShuttingDown, ErrTooManyStreams or ErrStreamsFull. The
+// caller must Close the returned Subscription.
 func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
 	h.init()
 	k := key{sha256.Sum256([]byte(tok)), org, run}
@@ -79,11 +110,23 @@ func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
 		return nil, ErrShuttingDown
 	default:
 	}
+	switch {
+	case h.subsBy[k.token] >= positiveOr(h.MaxPerToken, 100):
+		return nil, ErrTooManyStreams
+	case h.subs >= positiveOr(h.MaxStreams, 5000):
+		return nil, ErrStreamsFull
+	}
 	p := h.pollers[k]
 	if p == nil {
 		p = h.startPoller(k, tok, org, run)
 	}
+	if p.subs == 0 && p.wanted != nil {
+		close(p.wanted) // a lingering poller goes back to work
+		p.wanted = nil
+	}
 	p.subs++
+	h.subsBy[k.token]++
+	h.subs++
 	return &Subscription{hub: h, p: p}, nil
 }
 
@@ -96,21 +139,28 @@ func (h *Hub) startPoller(k key, tok string, org, run int64) *poller {
 	}
 	b.refs++
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &poller{hub: h, key: k, token: tok, org: org, run: run, budget: b, cancel: cancel, changed: make(chan struct{})}
+	p := &poller{hub: h, key: k, token: tok, org: org, run: run, budget: b, cancel: cancel, changed: make(chan struct{}),
+		maxEntries: positiveOr(h.HistoryEntries, 1000), maxBytes: positiveOr(h.HistoryBytes, 256<<10)}
 	h.pollers[k] = p
 	h.wg.Add(1)
 	go p.loop(ctx)
 	return p
 }
 
-// release drops one subscriber of p; the last one schedules p's end.
+// release drops one subscriber of p; the last one idles p and schedules its
+// end.
 func (h *Hub) release(p *poller) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p.subs--
+	h.subs--
+	if h.subsBy[p.key.token]--; h.subsBy[p.key.token] == 0 {
+		delete(h.subsBy, p.key.token)
+	}
 	if p.subs > 0 {
 		return
 	}
+	p.wanted = make(chan struct{})
 	if p.linger != nil {
 		p.linger.Stop()
 	}
@@ -172,11 +222,7 @@ func (h *Hub) Subscribers() int64 {
 	h.init()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var n int64
-	for _, p := range h.pollers {
-		n += int64(p.subs)
-	}
-	return n
+	return int64(h.subs)
 }
 
 // Polls is the number of upstream log reads the pollers have made.
@@ -186,23 +232,15 @@ func (h *Hub) Polls() int64 { return h.polls.Load() }
 // read, the subscribers it served beyond the first.
 func (h *Hub) PollsSaved() int64 { return h.pollsSaved.Load() }
 
-func (h *Hub) interval() time.Duration {
-	if h.Interval > 0 {
-		return h.Interval
-	}
-	return 2 * time.Second
-}
+func (h *Hub) interval() time.Duration  { return positiveOr(h.Interval, 2*time.Second) }
+func (h *Hub) budget() int              { return positiveOr(h.Budget, 50) }
+func (h *Hub) linger() time.Duration    { return positiveOr(h.Linger, time.Second) }
+func (h *Hub) startWait() time.Duration { return positiveOr(h.StartWait, 500*time.Millisecond) }
 
-func (h *Hub) budget() int {
-	if h.Budget > 0 {
-		return h.Budget
+// positiveOr returns v, or def when v is not positive.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	return 50
-}
-
-func (h *Hub) linger() time.Duration {
-	if h.Linger > 0 {
-		return h.Linger
-	}
-	return time.Second
+	return def
 }

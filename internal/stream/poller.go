@@ -19,8 +19,8 @@ const pageSize = 100
 
 // poller follows one run for one token. Its loop goroutine is the only
 // writer of its state; subscribers read the state under mu and wait on
-// changed, which is closed and replaced on every change. subs and linger are
-// guarded by the Hub's mutex.
+// changed, which is closed and replaced on every change. subs, linger and
+// wanted are guarded by the Hub's mutex.
 type poller struct {
 	hub      *Hub
 	key      key
@@ -30,10 +30,15 @@ type poller struct {
 	cancel   context.CancelFunc
 	subs     int
 	linger   *time.Timer
+	wanted   chan struct{} // while nobody is subscribed: closed when someone is
+
+	maxEntries, maxBytes int // bounds of the history
 
 	mu       sync.Mutex
 	changed  chan struct{}
-	logs     []json.RawMessage // logs[i] is position i
+	base     int               // position of logs[0]
+	logs     []json.RawMessage // the latest entries; never changed in place, as views share them
+	size     int               // bytes in logs
 	status   string            // upstream status, as sent
 	statusV  int               // bumped on every status change; 0 before the first poll
 	event    []byte            // status event data for statusV
@@ -87,14 +92,15 @@ func (p *poller) loop(ctx context.Context) {
 }
 
 // poll reads every log past the history, 100 at a time, and the run when its
-// status changed. active reports whether anything new arrived.
+// status changed. active reports whether anything new arrived. It makes no
+// upstream call while the poller has no subscriber.
 func (p *poller) poll(ctx context.Context) (active bool, err error) {
 	for {
-		if err := p.budget.wait(ctx); err != nil {
+		if err := p.readAllowed(ctx); err != nil {
 			return active, err
 		}
 		p.mu.Lock()
-		next := len(p.logs)
+		next := p.base + len(p.logs)
 		p.mu.Unlock()
 		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
 		p.hub.polls.Add(1)
@@ -113,26 +119,65 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			status = *page.Status
 		}
 		caughtUp := len(page.Logs) < pageSize || (page.TotalLogs != nil && next+len(page.Logs) >= *page.TotalLogs)
-		newStatus := p.statusChanged(status)
+		// A status change is described, and so recorded, only for someone:
+		// an idle poller leaves it to be found again when a subscriber comes.
+		describe := (p.statusChanged(status) || (caughtUp && IsTerminal(status))) && p.subscribed()
 		var event, final []byte
-		if newStatus || (caughtUp && IsTerminal(status)) {
+		if describe {
 			event, final = p.describe(ctx, body)
 		}
 		p.update(func() {
-			p.logs = append(p.logs, page.Logs...)
+			p.keep(page.Logs, page.TotalLogs)
 			p.trouble = nil
-			if newStatus {
+			if describe && (p.statusV == 0 || status != p.status) {
 				p.status, p.statusV, p.event = status, p.statusV+1, event
+				active = true
 			}
-			if caughtUp && IsTerminal(status) {
+			if describe && caughtUp && IsTerminal(status) {
 				p.done, p.final = true, final
 			}
 		})
-		active = active || newStatus || len(page.Logs) > 0
+		active = active || len(page.Logs) > 0
 		if caughtUp {
 			return active, nil
 		}
 	}
+}
+
+// readAllowed waits until the poller has a subscriber and the token's budget
+// allows a read.
+func (p *poller) readAllowed(ctx context.Context) error {
+	if err := p.waitWanted(ctx); err != nil {
+		return err
+	}
+	if err := p.budget.wait(ctx); err != nil {
+		return err
+	}
+	return p.waitWanted(ctx) // the last subscriber may have left meanwhile
+}
+
+// waitWanted blocks while the poller has no subscriber, until one comes or
+// ctx ends.
+func (p *poller) waitWanted(ctx context.Context) error {
+	p.hub.mu.Lock()
+	wanted := p.wanted
+	p.hub.mu.Unlock()
+	if wanted == nil {
+		return nil
+	}
+	p.hub.idled.Add(1)
+	select {
+	case <-wanted:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *poller) subscribed() bool {
+	p.hub.mu.Lock()
+	defer p.hub.mu.Unlock()
+	return p.subs > 0
 }
 
 func (p *poller) statusChanged(status string) bool {

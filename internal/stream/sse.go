@@ -8,16 +8,29 @@ import (
 	"time"
 )
 
+// writeTimeout bounds each write to a client: one that reads slower than
+// this is dropped.
+const writeTimeout = 30 * time.Second
+
+// Buffer bounds: events are queued up to writeAt bytes and then written out;
+// a buffer that one large event grew past 2*writeAt is let go once written,
+// and one larger than idleCap once flushed, so that a subscriber's memory
+// follows neither a run's history nor its last burst.
+const (
+	writeAt = 16 << 10
+	idleCap = 4 << 10
+)
+
 // Writer writes Server-Sent Events to one client and flushes them through
-// every middleware wrapper (via http.ResponseController). It is not safe for
-// concurrent use: one subscriber owns it.
+// every middleware wrapper (via http.ResponseController). It queues at most
+// about writeAt bytes before writing. It is not safe for concurrent use: one
+// subscriber owns it.
 type Writer struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
-	// WriteTimeout bounds each flush; a client that reads slower than this
-	// is dropped. Zero means 30 seconds.
-	WriteTimeout time.Duration
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	buf   []byte
+	err   error // the first write error; later writes are skipped
+	dirty bool  // written since the last flush
 }
 
 // NewWriter starts an event stream on w: it sends the SSE headers and a
@@ -50,7 +63,14 @@ func (s *Writer) Log(pos int, data json.RawMessage) {
 func (s *Writer) Event(name string, data []byte) { s.event(name, data) }
 
 // Ping queues a heartbeat comment.
-func (s *Writer) Ping() { s.buf = append(s.buf, ": ping\n\n"...) }
+func (s *Writer) Ping() { s.Comment("ping") }
+
+// Comment queues an SSE comment, which clients ignore. text must be one line.
+func (s *Writer) Comment(text string) {
+	s.buf = append(s.buf, ": "...)
+	s.buf = append(s.buf, text...)
+	s.buf = append(s.buf, "\n\n"...)
+}
 
 func (s *Writer) event(name string, data []byte) {
 	s.buf = append(s.buf, "event: "...)
@@ -58,6 +78,9 @@ func (s *Writer) event(name string, data []byte) {
 	s.buf = append(s.buf, "\ndata: "...)
 	s.buf = appendOneLine(s.buf, data)
 	s.buf = append(s.buf, "\n\n"...)
+	if len(s.buf) >= writeAt {
+		s.write()
+	}
 }
 
 // appendOneLine appends JSON data, compacted if it spans lines, since a
@@ -73,20 +96,28 @@ func appendOneLine(dst, data []byte) []byte {
 	return append(dst, bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r"), nil), []byte("\n"), []byte(" "))...)
 }
 
-// Flush sends what is queued.
-func (s *Writer) Flush() error {
-	if len(s.buf) == 0 {
-		return nil
+// write hands what is queued to the connection, without flushing it.
+func (s *Writer) write() {
+	if s.err == nil && len(s.buf) > 0 {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, s.err = s.w.Write(s.buf)
+		s.dirty = true
 	}
-	timeout := s.WriteTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := s.w.Write(s.buf)
 	s.buf = s.buf[:0]
-	if err != nil {
-		return err
+	if cap(s.buf) > 2*writeAt {
+		s.buf = nil
 	}
+}
+
+// Flush sends what is queued and reports the first write error so far.
+func (s *Writer) Flush() error {
+	s.write()
+	if cap(s.buf) > idleCap {
+		s.buf = nil
+	}
+	if s.err != nil || !s.dirty {
+		return s.err
+	}
+	s.dirty = false
 	return s.rc.Flush()
 }

@@ -3,8 +3,12 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // Subscription is one client's place in a shared poller. It is used by one
@@ -15,15 +19,18 @@ type Subscription struct {
 	once sync.Once
 }
 
-// Close leaves the poller; the last subscriber to leave stops it after the
-// Hub's Linger.
+// Close leaves the poller; the last subscriber to leave idles it and stops
+// it after the Hub's Linger.
 func (s *Subscription) Close() { s.once.Do(func() { s.hub.release(s.p) }) }
 
-// Ready waits for the poller's first answer and returns its fatal error,
-// such as a 404 for an unknown run, so that the caller can answer with a
-// plain HTTP error before starting the stream. A transient failure is not
-// returned: the stream starts and reports it as an event.
+// Ready waits for the poller's first answer, for at most the Hub's
+// StartWait, and returns its fatal error, such as a 404 for an unknown run,
+// so that the caller can answer with a plain HTTP error before starting the
+// stream. A transient failure, or no answer yet, is not an error: the
+// stream starts and reports it. It returns ctx's error if ctx ends first.
 func (s *Subscription) Ready(ctx context.Context) error {
+	t := time.NewTimer(s.hub.startWait())
+	defer t.Stop()
 	for {
 		v := s.p.view(0)
 		if v.fatal != nil {
@@ -34,48 +41,48 @@ func (s *Subscription) Ready(ctx context.Context) error {
 		}
 		select {
 		case <-v.changed:
+		case <-t.C:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// Run streams to w from log position from: a status event first and on
-// every change, every log as it arrives, an error event for upstream
-// trouble, and heartbeats. It returns when the run is done (after the done
-// event), on a fatal error (after an error event), when the Hub shuts down
-// (after an error event telling the client to reconnect), or when ctx ends
-// or the client stops reading. render turns an error into event data.
+// errHistoryGone means upstream no longer has log positions it once had.
+var errHistoryGone = errors.New("the run's earlier logs are no longer available")
+
+// now is a closed channel: a select on it goes on at once.
+var now = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// cursor is where a subscriber stands: the next log position to send, the
+// status and trouble versions it has sent, and its failed refetches in a row.
+type cursor struct {
+	pos, statusV, troubleV, failures int
+}
+
+// Run streams to w from log position from: a comment at once if the poller
+// has not answered yet, a status event first and on every change, every log
+// (those older than the poller's history read from upstream a page at a
+// time), an error event for upstream trouble, and heartbeats. It returns
+// when the run is done (after the done event), on a fatal error (after an
+// error event), when the Hub shuts down (after an error event telling the
+// client to reconnect), or when ctx ends or the client stops reading. render
+// turns an error into event data.
 func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat time.Duration, render func(error) []byte) {
 	if heartbeat <= 0 {
 		heartbeat = 15 * time.Second
 	}
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
-	cursor, statusV, troubleV := from, 0, 0
+	c := cursor{pos: from}
+	if v := s.p.view(from); v.statusV == 0 && v.troubleV == 0 && v.fatal == nil {
+		w.Comment("waiting for the upstream")
+	}
 	for {
-		v := s.p.view(cursor)
-		if v.statusV != statusV {
-			w.Event("status", v.event)
-			statusV = v.statusV
-		}
-		for i, l := range v.logs {
-			w.Log(cursor+i, l)
-		}
-		cursor += len(v.logs)
-		if v.troubleV != troubleV {
-			if v.trouble != nil {
-				w.Event("error", render(v.trouble))
-			}
-			troubleV = v.troubleV
-		}
-		switch {
-		case v.fatal != nil:
-			w.Event("error", render(v.fatal))
-			w.Flush() //nolint:errcheck // the stream ends either way
-			return
-		case v.done && cursor >= v.total:
-			w.Event("done", v.final)
+		v := s.p.view(c.pos)
+		wake, retry, end := s.step(ctx, w, &c, v, render)
+		if end {
 			w.Flush() //nolint:errcheck // the stream ends either way
 			return
 		}
@@ -83,7 +90,8 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 			return
 		}
 		select {
-		case <-v.changed:
+		case <-wake:
+		case <-retry:
 		case <-beat.C:
 			w.Ping()
 		case <-ctx.Done():
@@ -96,28 +104,75 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 	}
 }
 
-// view is a consistent look at a poller's state from one position on.
-type view struct {
-	logs     []json.RawMessage // positions from, from+1, ...
-	total    int
-	statusV  int
-	event    []byte
-	troubleV int
-	trouble  error
-	fatal    error
-	done     bool
-	final    []byte
-	changed  <-chan struct{}
+// step queues what v holds for c and moves c on. It returns what to wait
+// for next (a change, or a refetch's retry time), or end when the stream is
+// over.
+func (s *Subscription) step(ctx context.Context, w *Writer, c *cursor, v view, render func(error) []byte) (wake <-chan struct{}, retry <-chan time.Time, end bool) {
+	if v.statusV != c.statusV {
+		w.Event("status", v.event)
+		c.statusV = v.statusV
+	}
+	if v.troubleV != c.troubleV {
+		if v.trouble != nil {
+			w.Event("error", render(v.trouble))
+		}
+		c.troubleV = v.troubleV
+	}
+	switch {
+	case v.fatal != nil:
+		w.Event("error", render(v.fatal))
+		return nil, nil, true
+	case c.pos < v.base:
+		err := s.refetch(ctx, w, &c.pos, v.base)
+		switch {
+		case err == nil:
+			c.failures = 0
+			return now, nil, false
+		case ctx.Err() != nil:
+			return nil, nil, true
+		case isFatal(err), errors.Is(err, errHistoryGone):
+			w.Event("error", render(err))
+			return nil, nil, true
+		}
+		c.failures++
+		w.Event("error", render(err))
+		return nil, time.After(s.p.backoff(err, c.failures, s.hub.interval())), false
+	}
+	for i, l := range v.logs {
+		w.Log(c.pos+i, l)
+	}
+	c.pos += len(v.logs)
+	if v.done && c.pos >= v.total {
+		w.Event("done", v.final)
+		return nil, nil, true
+	}
+	return v.changed, nil, false
 }
 
-// view returns the state, sharing log entries, which are never changed.
-func (p *poller) view(from int) view {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	v := view{total: len(p.logs), statusV: p.statusV, event: p.event, troubleV: p.troubleV, trouble: p.trouble,
-		fatal: p.fatal, done: p.done, final: p.final, changed: p.changed}
-	if from < len(p.logs) {
-		v.logs = p.logs[from:len(p.logs):len(p.logs)]
+// refetch reads from upstream the page at *pos, which the poller's history
+// no longer holds (it starts at base), within the token's budget, sends it,
+// and moves *pos past it. Only one page is held at a time.
+func (s *Subscription) refetch(ctx context.Context, w *Writer, pos *int, base int) error {
+	p := s.p
+	if err := p.budget.wait(ctx); err != nil {
+		return err
 	}
-	return v
+	body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run,
+		codegen.LogsParams{PageParams: codegen.PageParams{Skip: *pos, Limit: min(pageSize, base-*pos)}})
+	p.hub.polls.Add(1)
+	if err != nil {
+		return err
+	}
+	var page codegen.RawRunLogs
+	if err := json.Unmarshal(body, &page); err != nil {
+		return fmt.Errorf("%w: decoding logs: %w", codegen.ErrBadResponse, err)
+	}
+	if len(page.Logs) == 0 {
+		return fmt.Errorf("%w: %w: none at position %d", codegen.ErrBadResponse, errHistoryGone, *pos)
+	}
+	for _, l := range page.Logs {
+		w.Log(*pos, l)
+		*pos++
+	}
+	return nil
 }
