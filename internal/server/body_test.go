@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/config"
 )
 
 // TestJSONPassesThroughByteForByte sends metadata and images whose JSON a
@@ -152,5 +154,92 @@ func TestTokenIsCheckedBeforeTheBodyIsRead(t *testing.T) {
 	}
 	if n := len(u.requests()); n != 0 {
 		t.Errorf("upstream saw %d requests, want none", n)
+	}
+}
+
+// TestBodiesInFlightAreBounded holds one body open that takes the whole
+// in-flight budget: others get 503 server_busy with Retry-After, unread,
+// until it is done.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
+	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.MaxBodyBytes, c.MaxInflightBodyBytes = 4096, 6000 }})
+	client := continueClient(t)
+
+	// A body of unknown length reserves MaxBodyBytes: 4096 of 6000.
+	pr, pw := io.Pipe()
+	held, continued := bodyRequest(t, proxy+"/agent-runs", pr, -1, true)
+	heldDone := make(chan *http.Response, 1)
+	go func() {
+		resp, err := client.Do(held)
+		if err != nil {
+			t.Error(err)
+			resp = nil
+		}
+		heldDone <- resp
+	}()
+	select {
+	case <-continued: // the server reserved, then began to read
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never asked for the held body")
+	}
+
+	for _, tt := range []struct {
+		name   string
+		length int64
+		want   int
+	}{
+		{"unknown length", -1, http.StatusServiceUnavailable},
+		{"over what is left", 2000, http.StatusServiceUnavailable},
+		{"within what is left", 14, http.StatusOK},
+	} {
+		body := &readCounter{Reader: strings.NewReader(`{"prompt":"x"}` + strings.Repeat(" ", int(max(tt.length, 14)-14)))}
+		req, cont := bodyRequest(t, proxy+"/agent-runs/1/resume", body, tt.length, true)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Fatalf("%s: got %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
+		}
+		if tt.want != http.StatusServiceUnavailable {
+			continue
+		}
+		if e := decodeEnvelope(t, string(b)); e.Code != "server_busy" || e.StatusCode != 503 {
+			t.Errorf("%s: envelope %+v, want server_busy", tt.name, e)
+		}
+		if ra := resp.Header.Get("Retry-After"); ra == "" {
+			t.Errorf("%s: 503 without Retry-After", tt.name)
+		}
+		select {
+		case <-cont:
+			t.Errorf("%s: the server asked for a body it had no room for", tt.name)
+		default:
+		}
+		if n := body.reads.Load(); n != 0 {
+			t.Errorf("%s: body read %d times, want never", tt.name, n)
+		}
+	}
+
+	io.WriteString(pw, `{"prompt":"held"}`)
+	pw.Close()
+	resp := <-heldDone
+	if resp == nil {
+		t.FailNow()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("held request: got %d %s, want 200", resp.StatusCode, b)
+	}
+	// Its reservation is given back: a body of unknown length fits again.
+	body := &readCounter{Reader: strings.NewReader(`{"prompt":"after"}`)}
+	req, _ := bodyRequest(t, proxy+"/agent-runs", body, -1, true)
+	if resp, err := client.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the held body: status %d, want 200", resp.StatusCode)
 	}
 }
