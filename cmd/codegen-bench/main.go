@@ -24,7 +24,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|load|upstream [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|load|bodies|upstream [flags]")
 	}
 	switch args[0] {
 	case "upstream":
@@ -52,6 +52,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runStream(ctx, o, stdout)
 	case "all":
 		return runAll(ctx, args[1:], dir, stdout)
+	case "bodies":
+		o, err := parseBodiesOpts(args[1:])
+		if err != nil {
+			return err
+		}
+		o.dir = dir
+		return runBodies(ctx, o, stdout)
 	case "load":
 		o, err := parseLoadOpts(args[1:])
 		if err != nil {
