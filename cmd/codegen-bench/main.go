@@ -24,7 +24,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|load|conns|upstream [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|load|conns|bodies|upstream [flags]")
 	}
 	switch args[0] {
 	case "upstream":
@@ -59,6 +59,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		o.dir = dir
 		return runConns(ctx, o, stdout)
+	case "bodies":
+		o, err := parseBodiesOpts(args[1:])
+		if err != nil {
+			return err
+		}
+		o.dir = dir
+		return runBodies(ctx, o, stdout)
 	case "load":
 		o, err := parseLoadOpts(args[1:])
 		if err != nil {

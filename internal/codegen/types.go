@@ -95,21 +95,26 @@ type AgentRunWithLogs struct {
 } //@name AgentRunWithLogsResponse
 
 // CreateAgentRunInput is the CreateAgentRunInput schema. Nil fields are
-// omitted so the upstream applies its own defaults.
+// omitted so the upstream applies its own defaults. Images (an array of
+// base64 data-URI strings) and Metadata (an object of any JSON) are kept as
+// the caller's JSON and encoded as they are, never decoded into Go values,
+// so that a large body is copied as few times as possible; they must hold
+// valid JSON.
 type CreateAgentRunInput struct {
-	Prompt    string         `json:"prompt"`
-	Images    []string       `json:"images,omitempty"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	RepoID    *int64         `json:"repo_id,omitempty"`
-	Model     *string        `json:"model,omitempty"`
-	AgentType *string        `json:"agent_type,omitempty"`
+	Prompt    string          `json:"prompt"`
+	Images    json.RawMessage `json:"images,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	RepoID    *int64          `json:"repo_id,omitempty"`
+	Model     *string         `json:"model,omitempty"`
+	AgentType *string         `json:"agent_type,omitempty"`
 }
 
-// ResumeAgentRunInput is the ResumeAgentRunInput schema.
+// ResumeAgentRunInput is the ResumeAgentRunInput schema. Images is kept as
+// JSON, as in CreateAgentRunInput.
 type ResumeAgentRunInput struct {
-	AgentRunID int64    `json:"agent_run_id"`
-	Prompt     string   `json:"prompt"`
-	Images     []string `json:"images,omitempty"`
+	AgentRunID int64           `json:"agent_run_id"`
+	Prompt     string          `json:"prompt"`
+	Images     json.RawMessage `json:"images,omitempty"`
 }
 
 // ErrorBody is the body of the API's 401, 402, 403, 404 and 429 answers

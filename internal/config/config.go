@@ -54,6 +54,11 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; images arrive base64-encoded
 	// (MAX_BODY_BYTES).
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes bounds the request body bytes held by all
+	// requests at once (MAX_INFLIGHT_BODY_BYTES); a request reserves its
+	// Content-Length, or MaxBodyBytes when it sends none. It is at least
+	// MaxBodyBytes, so that one largest body always fits.
+	MaxInflightBodyBytes int64
 	// FilterScanLimit is how many upstream records a status or
 	// message_type filter may read for one request (FILTER_SCAN_LIMIT).
 	FilterScanLimit int
@@ -161,6 +166,9 @@ func (c *Config) validate() error {
 		return &Error{fmt.Sprintf("CODEGEN_BASE_URL=%q: want an http(s) URL such as https://api.codegen.com/v1", c.BaseURL)}
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.MaxInflightBodyBytes < c.MaxBodyBytes {
+		return &Error{fmt.Sprintf("MAX_INFLIGHT_BODY_BYTES=%d: want at least MAX_BODY_BYTES (%d)", c.MaxInflightBodyBytes, c.MaxBodyBytes)}
+	}
 	for i, o := range c.CORSOrigins {
 		origin, err := normalOrigin(o)
 		if err != nil {

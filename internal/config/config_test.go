@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8000" || c.BaseURL != "https://api.codegen.com/v1" || !c.Sandbox || c.OrgID != 0 ||
-		c.UpstreamTimeout != 30*time.Second || c.MaxBodyBytes != 32<<20 || c.LogLevel != slog.LevelInfo ||
+		c.UpstreamTimeout != 30*time.Second || c.MaxBodyBytes != 32<<20 || c.MaxInflightBodyBytes != 128<<20 || c.LogLevel != slog.LevelInfo ||
 		c.LogFormat != "text" || c.CORSOrigins != nil || !c.SandboxRateLimits || c.StreamPoll != 2*time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -107,6 +107,9 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 		{"pprof on a public address", map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, nil, "PPROF_ADDR"},
 		{"pprof on a host name", map[string]string{"PPROF_ADDR": "example.com:6060"}, nil, "PPROF_ADDR"},
 		{"pprof allow remote not a bool", map[string]string{"PPROF_ALLOW_REMOTE": "sure"}, nil, "PPROF_ALLOW_REMOTE"},
+		{"in-flight bodies not a number", map[string]string{"MAX_INFLIGHT_BODY_BYTES": "lots"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
+		{"in-flight bodies below one body", map[string]string{"MAX_BODY_BYTES": "65536", "MAX_INFLIGHT_BODY_BYTES": "65535"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
+		{"one body above the in-flight default", nil, []string{"--max-body-bytes", "268435456"}, "MAX_INFLIGHT_BODY_BYTES"},
 		{"unknown flag", nil, []string{"--nope"}, "nope"},
 		{"bad flag value", nil, []string{"--stream-poll", "0s"}, "stream-poll"},
 		{"stray argument", nil, []string{"serve"}, "serve"},

@@ -90,6 +90,15 @@ var settings = []setting{
 			c.MaxBodyBytes = n
 			return nil
 		}},
+	{"max-inflight-body-bytes", "N", "MAX_INFLIGHT_BODY_BYTES", "134217728", "request body bytes all requests may hold at once, at least MAX_BODY_BYTES (503 server_busy above it)",
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				return errors.New("want an integer of at least 1024")
+			}
+			c.MaxInflightBodyBytes = n
+			return nil
+		}},
 	{"filter-scan-limit", "N", "FILTER_SCAN_LIMIT", "1000", "most upstream records one status or message_type filter may read",
 		positive(func(c *Config) *int { return &c.FilterScanLimit })},
 	{"log-level", "LEVEL", "LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {

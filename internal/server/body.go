@@ -1,65 +1,97 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"reflect"
 	"strings"
 )
 
-// decodeBody decodes r's JSON body, of at most max bytes, into v (a pointer to
-// a struct). Failures are answers that name the problem: 415 for a body that
-// is not declared JSON, 413 for one over max, 400 for anything malformed.
-func decodeBody(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+// readBody reads r's JSON body, of at most limit bytes, into one buffer: of
+// its Content-Length when it declares one, so the buffer is never grown or
+// copied. Failures are answers that name the problem: 415 for a body that is
+// not declared JSON, 413 for one over limit (refused unread when its
+// Content-Length says so), 400 for one that cannot be read.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 				Message: "request body must be JSON (Content-Type: application/json)"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
-	if err := dec.Decode(v); err != nil {
-		return bodyError(err, v)
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return bodyError(err, v)
+	size := max(r.ContentLength, 0) + bytes.MinRead // room for ReadFrom to see the end without growing
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
 		}
-		return badRequest("request body must hold a single JSON object")
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request body could not be read", Cause: err}
 	}
-	return nil
+	return buf.Bytes(), nil
 }
 
-// bodyError explains a JSON decoding failure of v.
-func bodyError(err error, v any) error {
+func tooLarge(limit int64) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+		Message: fmt.Sprintf("request body is over the %d-byte limit", limit)}
+}
+
+// decodeBody decodes body, a single JSON object, into v (a pointer to a
+// struct), or says what is wrong with it. Fields of type rawJSON keep
+// pointing into body.
+func decodeBody(body []byte, v any) error {
+	if len(bytes.Trim(body, " \t\r\n")) == 0 {
+		return badRequest("request body is empty: send a JSON object")
+	}
+	err := json.Unmarshal(body, v)
 	var (
-		tooLarge *http.MaxBytesError
-		syntax   *json.SyntaxError
-		typ      *json.UnmarshalTypeError
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &tooLarge):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-			Message: fmt.Sprintf("request body is over the %d-byte limit", tooLarge.Limit)}
-	case errors.Is(err, io.EOF):
-		return badRequest("request body is empty: send a JSON object")
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax) && syntax.Offset >= int64(len(body)):
+		return badRequest("request body is not valid JSON (it ends too soon)")
+	case errors.As(err, &syntax) && syntax.Offset > 0 && json.Valid(body[:syntax.Offset-1]):
+		return badRequest("request body must hold a single JSON object")
 	case errors.As(err, &syntax):
 		return badRequest("request body is not valid JSON (at byte %d)", syntax.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("request body is not valid JSON (it ends too soon)")
 	case errors.As(err, &typ):
 		if typ.Field == "" {
 			return badRequest("request body must be a JSON object")
 		}
 		return badRequest("%s must be %s", typ.Field, kindName(fieldType(v, typ.Field, typ.Type)))
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request body could not be read", Cause: err}
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request body could not be decoded", Cause: err}
+}
+
+// rawJSON is a JSON value kept as the bytes it was decoded from: decoding
+// copies nothing, it points into the buffer json.Unmarshal was given, which
+// must not change while the value is used. Absent, it is nil; a JSON null
+// is "null".
+type rawJSON []byte
+
+// UnmarshalJSON keeps b, which is valid JSON with no surrounding space.
+func (v *rawJSON) UnmarshalJSON(b []byte) error {
+	*v = b[:len(b):len(b)]
+	return nil
+}
+
+// orNil returns v as a json.RawMessage, nil when v is absent or null.
+func (v rawJSON) orNil() json.RawMessage {
+	if v == nil || string(v) == "null" {
+		return nil
+	}
+	return json.RawMessage(v)
 }
 
 // fieldType returns the declared type of the top-level field of *v whose

@@ -11,26 +11,27 @@ import (
 )
 
 // createRunRequest is the body of POST /agent-runs. Pointers tell a missing
-// field from a zero one.
+// field from a zero one. Images and Metadata stay the caller's JSON, pointing
+// into the body: they are checked and forwarded, never decoded.
 type createRunRequest struct {
-	Prompt    *string        `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
-	Images    []string       `json:"images,omitempty"` // base64 data URIs
-	Metadata  map[string]any `json:"metadata,omitempty" swaggertype:"object,string" example:"priority:high,source:api"`
-	RepoID    *int64         `json:"repo_id,omitempty" minimum:"1"`
-	Model     *string        `json:"model,omitempty"`
-	AgentType *string        `json:"agent_type,omitempty" enums:"codegen,claude_code"`
+	Prompt    *string `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
+	Images    rawJSON `json:"images,omitempty" swaggertype:"array,string"` // base64 data URIs
+	Metadata  rawJSON `json:"metadata,omitempty" swaggertype:"object"`     // any JSON object, passed on as sent
+	RepoID    *int64  `json:"repo_id,omitempty" minimum:"1"`
+	Model     *string `json:"model,omitempty"`
+	AgentType *string `json:"agent_type,omitempty" enums:"codegen,claude_code"`
 } //@name CreateAgentRunRequest
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
-	Prompt *string  `json:"prompt" validate:"required" example:"Also add unit tests"`
-	Images []string `json:"images,omitempty"`
+	Prompt *string `json:"prompt" validate:"required" example:"Also add unit tests"`
+	Images rawJSON `json:"images,omitempty" swaggertype:"array,string"`
 } //@name ResumeAgentRunRequest
 
 // handleCreateRun validates the run and creates it upstream.
 //
 //	@Summary		Create an agent run
-//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs. Never retried: a run is created at most once per call.
+//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -41,14 +42,18 @@ type resumeRunRequest struct {
 //	@Success		200							{object}	codegen.AgentRun
 //	@Failure		400,401,402,403,404,413,415	{object}	envelope
 //	@Failure		422,429						{object}	envelope
-//	@Header			429							{string}	Retry-After	"Seconds to wait before retrying"
-//	@Failure		502,504						{object}	envelope
+//	@Failure		502,503,504					{object}	envelope
+//	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			createAgentRun
 //	@Router			/agent-runs [post]
 func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readBody(w, r, maxBody)
+		if err != nil {
+			return err
+		}
 		var req createRunRequest
-		if err := decodeBody(w, r, maxBody, &req); err != nil {
+		if err := decodeBody(body, &req); err != nil {
 			return err
 		}
 		in, err := req.validate()
@@ -59,19 +64,22 @@ func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		body, err := c.CreateRun(r.Context(), tok, org, in)
-		return passOn(w, body, err)
+		answer, err := c.CreateRun(r.Context(), tok, org, in)
+		return passOn(w, answer, err)
 	})
 }
 
 func (req createRunRequest) validate() (codegen.CreateAgentRunInput, error) {
-	in := codegen.CreateAgentRunInput{Images: req.Images, Metadata: req.Metadata, RepoID: req.RepoID, Model: req.Model, AgentType: req.AgentType}
+	in := codegen.CreateAgentRunInput{Images: req.Images.orNil(), Metadata: req.Metadata.orNil(), RepoID: req.RepoID, Model: req.Model, AgentType: req.AgentType}
 	var err error
 	if in.Prompt, err = validPrompt(req.Prompt); err != nil {
 		return in, err
 	}
-	if err := validImages(req.Images); err != nil {
+	if err := validImages(in.Images); err != nil {
 		return in, err
+	}
+	if in.Metadata != nil && in.Metadata[0] != '{' {
+		return in, badRequest("metadata must be an object")
 	}
 	if req.RepoID != nil && *req.RepoID <= 0 {
 		return in, badRequest("repo_id must be a positive integer")
@@ -90,16 +98,6 @@ func validPrompt(p *string) (string, error) {
 		return "", badRequest("prompt is required and must not be empty")
 	}
 	return *p, nil
-}
-
-// validImages accepts data URIs, as the API expects base64 images.
-func validImages(images []string) error {
-	for i, img := range images {
-		if !strings.HasPrefix(img, "data:") {
-			return badRequest("images[%d] must be a data URI such as data:image/png;base64,...", i)
-		}
-	}
-	return nil
 }
 
 // handleListRuns lists the organization's runs, newest first. Without a
@@ -209,7 +207,7 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 // handleResumeRun resumes a run with a new prompt.
 //
 //	@Summary		Resume an agent run
-//	@Description	Sends a paused (or finished) run a new instruction; it goes on working.
+//	@Description	Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -221,8 +219,8 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Success		200							{object}	codegen.AgentRun
 //	@Failure		400,401,403,404,413,415		{object}	envelope
 //	@Failure		422,429						{object}	envelope
-//	@Header			429							{string}	Retry-After	"Seconds to wait before retrying"
-//	@Failure		502,504						{object}	envelope
+//	@Failure		502,503,504					{object}	envelope
+//	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			resumeAgentRun
 //	@Router			/agent-runs/{id}/resume [post]
 func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
@@ -231,22 +229,26 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		var req resumeRunRequest
-		if err := decodeBody(w, r, maxBody, &req); err != nil {
+		body, err := readBody(w, r, maxBody)
+		if err != nil {
 			return err
 		}
-		in := codegen.ResumeAgentRunInput{AgentRunID: id, Images: req.Images}
+		var req resumeRunRequest
+		if err := decodeBody(body, &req); err != nil {
+			return err
+		}
+		in := codegen.ResumeAgentRunInput{AgentRunID: id, Images: req.Images.orNil()}
 		if in.Prompt, err = validPrompt(req.Prompt); err != nil {
 			return err
 		}
-		if err := validImages(req.Images); err != nil {
+		if err := validImages(in.Images); err != nil {
 			return err
 		}
 		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
 		}
-		body, err := c.ResumeRun(r.Context(), tok, org, in)
-		return passOn(w, body, err)
+		answer, err := c.ResumeRun(r.Context(), tok, org, in)
+		return passOn(w, answer, err)
 	})
 }
