@@ -14,17 +14,17 @@ import (
 // field from a zero one.
 type createRunRequest struct {
 	Prompt    *string        `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
-	Images    []string       `json:"images,omitempty"` // base64 data URIs
-	Metadata  map[string]any `json:"metadata,omitempty" swaggertype:"object,string" example:"priority:high,source:api"`
-	RepoID    *int64         `json:"repo_id,omitempty" minimum:"1"`
-	Model     *string        `json:"model,omitempty"`
-	AgentType *string        `json:"agent_type,omitempty" enums:"codegen,claude_code"`
+	Images    []string       `json:"images,omitempty" extensions:"x-nullable"`                        // base64 data URIs
+	Metadata  map[string]any `json:"metadata,omitempty" swaggertype:"object" extensions:"x-nullable"` // any JSON object
+	RepoID    *int64         `json:"repo_id,omitempty" minimum:"1" extensions:"x-nullable" example:"42"`
+	Model     *string        `json:"model,omitempty" extensions:"x-nullable" example:"claude-sonnet-4-5"`
+	AgentType *string        `json:"agent_type,omitempty" enums:"codegen,claude_code" extensions:"x-nullable" example:"codegen"`
 } //@name CreateAgentRunRequest
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
 	Prompt *string  `json:"prompt" validate:"required" example:"Also add unit tests"`
-	Images []string `json:"images,omitempty"`
+	Images []string `json:"images,omitempty" extensions:"x-nullable"`
 } //@name ResumeAgentRunRequest
 
 // handleCreateRun validates the run and creates it upstream.
