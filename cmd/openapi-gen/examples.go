@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
@@ -97,6 +98,42 @@ func addPropertyExamples(doc *openapi3.T) error {
 			}
 			p.Value.Example = ex
 		}
+	}
+	return nil
+}
+
+// paramExample is the example of one parameter of one operation.
+type paramExample struct {
+	path, method, in, name string
+	example                any
+}
+
+// parameterExamples returns the examples swag gave parameters. It must run
+// before the conversion, which drops them from the Swagger 2.0 document it
+// reads.
+func parameterExamples(v2 *openapi2.T) []paramExample {
+	var out []paramExample
+	for path, item := range v2.Paths {
+		for method, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if ex, ok := p.Extensions["example"]; ok && p.In != "body" {
+					out = append(out, paramExample{path, method, p.In, p.Name, ex})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// setParameterExamples puts the examples into the OpenAPI 3 document, where
+// Swagger UI fills "Try it out" with them (a run id of the sandbox, say).
+func setParameterExamples(v3 *openapi3.T, examples []paramExample) error {
+	for _, e := range examples {
+		p := v3.Paths.Find(e.path).GetOperation(e.method).Parameters.GetByInAndName(e.in, e.name)
+		if p == nil {
+			return fmt.Errorf("%s %s: parameter %s in %s is lost in the conversion", e.method, e.path, e.name, e.in)
+		}
+		p.Example = e.example
 	}
 	return nil
 }

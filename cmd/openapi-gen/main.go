@@ -8,8 +8,8 @@
 // bearer scheme as HTTP bearer authentication (Swagger 2.0 can only say "API
 // key"), declares every error answer as JSON with an example of its own
 // status (Swagger 2.0 has one content type per operation and swag one example
-// per schema), adds the examples swag's tags cannot write, and validates the
-// result.
+// per schema), keeps the parameters' examples (the conversion drops them), adds the
+// examples swag's tags cannot write, and validates the result.
 package main
 
 import (
@@ -49,6 +49,7 @@ func convert(in, out string) error {
 	if err := json.Unmarshal(src, &v2); err != nil {
 		return fmt.Errorf("reading %s: %w", in, err)
 	}
+	paramExamples := parameterExamples(&v2)
 	v3, err := openapi2conv.ToV3(&v2)
 	if err != nil {
 		return fmt.Errorf("converting: %w", err)
@@ -58,6 +59,9 @@ func convert(in, out string) error {
 		s.Value = openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer").WithDescription(s.Value.Description)
 	}
 	if err := fixErrorResponses(v3); err != nil {
+		return err
+	}
+	if err := setParameterExamples(v3, paramExamples); err != nil {
 		return err
 	}
 	if err := addPropertyExamples(v3); err != nil {
