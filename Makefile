@@ -8,6 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 SWAG := github.com/swaggo/swag/cmd/swag@v1.16.6
+OAPI_CODEGEN := github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
 REDOC_JS := internal/web/assets/redoc.standalone.js
 
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
@@ -84,17 +85,21 @@ assets:
 
 # The API documentation is generated from the server's annotations: swag
 # writes Swagger 2.0, cmd/openapi-gen converts it to the OpenAPI 3 served at
-# /openapi.json.
+# /openapi.json, and oapi-codegen writes a client from that, which
+# internal/apiclienttest drives against the sandbox.
 docs:
 	go run $(SWAG) init -q -g apidoc.go -d internal/server,internal/codegen --parseInternal --outputTypes json -o docs
 	go run ./cmd/openapi-gen docs/swagger.json docs/openapi.json
+	cd internal/apiclienttest && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml ../../docs/openapi.json
 
 docs-check:
 	@tmp=$$(mktemp -d); \
 	go run $(SWAG) init -q -g apidoc.go -d internal/server,internal/codegen --parseInternal --outputTypes json -o $$tmp && \
 	go run ./cmd/openapi-gen $$tmp/swagger.json $$tmp/openapi.json && \
-	diff -u docs/swagger.json $$tmp/swagger.json && diff -u docs/openapi.json $$tmp/openapi.json || \
-	{ echo "docs/ is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
+	cp internal/apiclienttest/oapi-codegen.yaml $$tmp && (cd $$tmp && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml openapi.json) && \
+	diff -u docs/swagger.json $$tmp/swagger.json && diff -u docs/openapi.json $$tmp/openapi.json && \
+	diff -u internal/apiclienttest/client.gen.go $$tmp/client.gen.go || \
+	{ echo "docs/ or internal/apiclienttest is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
 
 docs-lint: web
 	npx --no-install redocly lint --format=stylish docs/openapi.json
