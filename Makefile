@@ -73,7 +73,8 @@ bench-tools:
 	command -v nginx >/dev/null 2>&1 || echo "nginx is not installed: its legs are skipped"
 
 # ReDoc's bundle comes from the npm package pinned in package-lock.json and is
-# embedded in the binary; without npm, /redoc loads the same version from a CDN.
+# embedded in the binary; without it, /redoc says how to get it and the
+# server warns at start-up.
 web: $(REDOC_JS)
 $(REDOC_JS): package-lock.json
 	npm ci --no-audit --no-fund
@@ -81,7 +82,7 @@ $(REDOC_JS): package-lock.json
 
 assets:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
-	else echo "npm not found: /redoc will load ReDoc $(shell sed -n 's/.*"redoc": "\(.*\)".*/\1/p' package.json) from a CDN"; fi
+	else echo "npm not found: no ReDoc bundle, so /redoc will only say how to get it (/docs works)"; fi
 
 # The API documentation is generated from the server's annotations: swag
 # writes Swagger 2.0, cmd/openapi-gen converts it to the OpenAPI 3 served at

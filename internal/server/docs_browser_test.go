@@ -140,7 +140,7 @@ func TestRedocRendersEveryOperationOffline(t *testing.T) {
 		if os.Getenv("CI") != "" {
 			t.Fatal("this build has no embedded ReDoc bundle: make web")
 		}
-		t.Skip("no embedded ReDoc bundle (make web): /redoc would load it from a CDN")
+		t.Skip("no embedded ReDoc bundle (make web): /redoc only says how to get it")
 	}
 	b := browsertest.New(t)
 	e := newStreamEnv(t, streamOpts{})
