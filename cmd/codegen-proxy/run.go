@@ -19,6 +19,7 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
+	"github.com/codegen-proxy/codegen-proxy/internal/web"
 )
 
 // run is the whole program: it loads the settings, starts the server and
@@ -81,6 +82,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv.RegisterOnShutdown(streams.Shutdown) // open streams end with an event telling clients to reconnect
 	logger.Info("listening", "addr", "http://"+tcp.Addr().String(), "upstream", baseURL, "version", buildVersion(),
 		"max_connections", bound)
+	if !web.HasRedoc() {
+		logger.Warn(web.MissingRedocHint)
+	}
 	return serve(ctx, srv, ln, cfg.ShutdownTimeout, logger)
 }
 

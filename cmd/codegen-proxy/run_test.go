@@ -207,11 +207,13 @@ func TestVersionAndHelp(t *testing.T) {
 // TestReadmeCurlExamplesWork runs every block of curl commands in README.md
 // against a sandbox-mode server, so the examples cannot rot.
 func TestReadmeCurlExamplesWork(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("curl is not installed")
+	for _, tool := range []string{"curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal(tool + " is not installed")
+			}
+			t.Skip(tool + " is not installed")
 		}
-		t.Skip("curl is not installed")
 	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -221,24 +223,36 @@ func TestReadmeCurlExamplesWork(t *testing.T) {
 	if n := strings.Count(strings.Join(blocks, ""), "curl "); n < 8 {
 		t.Fatalf("found %d curl examples in README.md, want at least 8", n)
 	}
-	s := start(t, map[string]string{"SANDBOX_RATE_LIMITS": "false"})
+	// Short steps: the examples stream runs they create until they end.
+	s := start(t, map[string]string{"SANDBOX_RATE_LIMITS": "false", "SANDBOX_STEP": "50ms"})
 	// Each command must succeed: a wrapper adds --fail-with-body and a bound.
 	const wrapper = "curl() { command curl -sS --fail-with-body --max-time 30 \"$@\"; echo; }\n"
+	fixedRun := regexp.MustCompile(`/agent-runs/[0-9]+`)
 	for _, b := range blocks {
+		// A block that creates a run and then reads one must read the run it
+		// created, not a seed run that is long finished.
+		if strings.Contains(b, "-X POST") && fixedRun.MatchString(b) && !strings.Contains(b, "/resume") {
+			t.Errorf("README example creates a run but reads %s:\n%s", fixedRun.FindString(b), b)
+		}
 		script := wrapper + strings.ReplaceAll(b, "http://localhost:8000", s.url)
-		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+		// pipefail: a failed curl whose output jq reads fails the block too.
+		out, err := exec.Command("bash", "-e", "-o", "pipefail", "-c", script).CombinedOutput()
 		if err != nil {
 			t.Errorf("README example failed: %v\n%s\n%s", err, b, out)
+		}
+		if strings.Contains(b, "/logs/stream") && !strings.Contains(string(out), "event: done") {
+			t.Errorf("README stream example did not end with event: done:\n%s\n%s", b, out)
 		}
 	}
 }
 
 // curlBlocks returns the sh code blocks of a Markdown text that start with a
-// curl command.
+// curl command, or with one whose output a variable takes (run=$(curl ...).
 func curlBlocks(md string) []string {
 	var out []string
+	startsWithCurl := regexp.MustCompile(`^(\w+=\$\()?curl `)
 	for _, m := range regexp.MustCompile("(?s)```(?:sh|bash)\n(.*?)```").FindAllStringSubmatch(md, -1) {
-		if strings.HasPrefix(strings.TrimSpace(m[1]), "curl ") {
+		if startsWithCurl.MatchString(strings.TrimSpace(m[1])) {
 			out = append(out, m[1])
 		}
 	}

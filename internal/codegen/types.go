@@ -9,20 +9,20 @@ import "encoding/json"
 
 // User is the UserResponse schema.
 type User struct {
-	ID             int64   `json:"id"`
-	Email          *string `json:"email"`
-	GithubUserID   string  `json:"github_user_id"`
-	GithubUsername string  `json:"github_username"`
-	AvatarURL      *string `json:"avatar_url"`
-	FullName       *string `json:"full_name"`
-	Role           *string `json:"role"`
-	IsAdmin        *bool   `json:"is_admin"`
+	ID             int64   `json:"id" example:"1001"`
+	Email          *string `json:"email" extensions:"x-nullable" example:"dev@sandbox.codegen.invalid"`
+	GithubUserID   string  `json:"github_user_id" example:"90001"`
+	GithubUsername string  `json:"github_username" example:"sandbox-dev"`
+	AvatarURL      *string `json:"avatar_url" extensions:"x-nullable"`
+	FullName       *string `json:"full_name" extensions:"x-nullable" example:"Sandbox Developer"`
+	Role           *string `json:"role" extensions:"x-nullable" example:"ADMIN"`
+	IsAdmin        *bool   `json:"is_admin" extensions:"x-nullable" example:"true"`
 } //@name UserResponse
 
 // Organization is the OrganizationResponse schema.
 type Organization struct {
-	ID       int64                `json:"id"`
-	Name     string               `json:"name"`
+	ID       int64                `json:"id" example:"323"`
+	Name     string               `json:"name" example:"Sandbox Org"`
 	Settings OrganizationSettings `json:"settings"`
 } //@name OrganizationResponse
 
@@ -45,53 +45,53 @@ type Page[T any] struct {
 type AgentRun struct {
 	ID                 int64               `json:"id" example:"12345"`
 	OrganizationID     int64               `json:"organization_id" example:"323"`
-	Status             *string             `json:"status" example:"ACTIVE"`
-	CreatedAt          *string             `json:"created_at" example:"2024-08-10T22:03:46.337400"`
-	WebURL             *string             `json:"web_url" example:"https://codegen.com/agent/trace/12345"`
-	Result             *string             `json:"result"`
-	Summary            *string             `json:"summary"`
-	SourceType         *string             `json:"source_type" example:"API"`
-	GithubPullRequests []GithubPullRequest `json:"github_pull_requests"`
-	Metadata           map[string]any      `json:"metadata" swaggertype:"object,string" example:"source:api"`
+	Status             *string             `json:"status" extensions:"x-nullable" example:"COMPLETE"`
+	CreatedAt          *string             `json:"created_at" extensions:"x-nullable" example:"2024-08-10T22:03:46.337400"`
+	WebURL             *string             `json:"web_url" extensions:"x-nullable" example:"https://codegen.com/agent/trace/12345"`
+	Result             *string             `json:"result" extensions:"x-nullable" example:"Added fibonacci(n) in fib.py with tests."`
+	Summary            *string             `json:"summary" extensions:"x-nullable" example:"Fibonacci function added"`
+	SourceType         *string             `json:"source_type" extensions:"x-nullable" example:"API"`
+	GithubPullRequests []GithubPullRequest `json:"github_pull_requests" extensions:"x-nullable"`
+	Metadata           map[string]any      `json:"metadata" extensions:"x-nullable"`
 } //@name AgentRunResponse
 
 // GithubPullRequest is the GithubPullRequestResponse schema.
 type GithubPullRequest struct {
-	ID             int64   `json:"id"`
-	Title          *string `json:"title"`
-	URL            *string `json:"url"`
-	CreatedAt      string  `json:"created_at"`
-	HeadBranchName *string `json:"head_branch_name"`
+	ID             int64   `json:"id" example:"501"`
+	Title          *string `json:"title" extensions:"x-nullable" example:"Add fibonacci function"`
+	URL            *string `json:"url" extensions:"x-nullable" example:"https://github.com/sandbox/demo/pull/1"`
+	CreatedAt      string  `json:"created_at" example:"2024-08-10T22:05:46.337400"`
+	HeadBranchName *string `json:"head_branch_name" extensions:"x-nullable" example:"codegen/fibonacci"`
 } //@name GithubPullRequestResponse
 
 // AgentRunLog is the AgentRunLogResponse schema. Observation is an object, a
 // string or null.
 type AgentRunLog struct {
-	AgentRunID  int64          `json:"agent_run_id"`
-	CreatedAt   *string        `json:"created_at"`
-	ToolName    *string        `json:"tool_name"`
-	MessageType *string        `json:"message_type"`
-	Thought     *string        `json:"thought"`
-	Observation any            `json:"observation"`
-	ToolInput   map[string]any `json:"tool_input"`
-	ToolOutput  map[string]any `json:"tool_output"`
+	AgentRunID  int64          `json:"agent_run_id" example:"12345"`
+	CreatedAt   *string        `json:"created_at" extensions:"x-nullable" example:"2024-08-10T22:04:46.337400"`
+	ToolName    *string        `json:"tool_name" extensions:"x-nullable" example:"write_file"`
+	MessageType *string        `json:"message_type" extensions:"x-nullable" example:"ACTION"`
+	Thought     *string        `json:"thought" extensions:"x-nullable" example:"Write the function"`
+	Observation any            `json:"observation"` // an object, a string or null
+	ToolInput   map[string]any `json:"tool_input" extensions:"x-nullable"`
+	ToolOutput  map[string]any `json:"tool_output" extensions:"x-nullable"`
 } //@name AgentRunLogResponse
 
 // AgentRunWithLogs is the AgentRunWithLogsResponse schema: a run and one page
 // of its logs, oldest first unless reverse was asked for.
 type AgentRunWithLogs struct {
-	ID             int64          `json:"id"`
-	OrganizationID int64          `json:"organization_id"`
-	Status         *string        `json:"status"`
-	CreatedAt      *string        `json:"created_at"`
-	WebURL         *string        `json:"web_url"`
-	Result         *string        `json:"result"`
-	Metadata       map[string]any `json:"metadata"`
+	ID             int64          `json:"id" example:"12345"`
+	OrganizationID int64          `json:"organization_id" example:"323"`
+	Status         *string        `json:"status" extensions:"x-nullable" example:"COMPLETE"`
+	CreatedAt      *string        `json:"created_at" extensions:"x-nullable" example:"2024-08-10T22:03:46.337400"`
+	WebURL         *string        `json:"web_url" extensions:"x-nullable" example:"https://codegen.com/agent/trace/12345"`
+	Result         *string        `json:"result" extensions:"x-nullable"`
+	Metadata       map[string]any `json:"metadata" extensions:"x-nullable"`
 	Logs           []AgentRunLog  `json:"logs"`
-	TotalLogs      *int           `json:"total_logs"`
-	Page           *int           `json:"page"`
-	Size           *int           `json:"size"`
-	Pages          *int           `json:"pages"`
+	TotalLogs      *int           `json:"total_logs" extensions:"x-nullable" example:"12"`
+	Page           *int           `json:"page" extensions:"x-nullable" example:"1"`
+	Size           *int           `json:"size" extensions:"x-nullable" example:"10"`
+	Pages          *int           `json:"pages" extensions:"x-nullable" example:"2"`
 } //@name AgentRunWithLogsResponse
 
 // CreateAgentRunInput is the CreateAgentRunInput schema. Nil fields are

@@ -93,22 +93,28 @@ func TestDocumentationIsServed(t *testing.T) {
 	}
 
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(proxy + "/docs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/docs/index.html" {
-		t.Errorf("/docs: %d to %q, want 301 to /docs/index.html", resp.StatusCode, resp.Header.Get("Location"))
+	for path, want := range map[string]string{
+		"/docs":          "/docs/index.html",
+		"/docs/":         "/docs/index.html",
+		"/docs/doc.json": "/openapi.json", // http-swagger's default spec URL
+		"/redoc/":        "/redoc",
+	} {
+		resp, err := noRedirect.Get(proxy + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+			t.Errorf("%s: %d to %q, want 301 to %s", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
 	for path, want := range map[string]string{
-		"/docs/index.html":             "swagger-ui",
-		"/docs/swagger-ui-bundle.js":   "SwaggerUIBundle",
-		"/redoc":                       "<redoc spec-url=\"/openapi.json\">",
-		"/redoc/redoc.standalone.js":   "Redoc",
-		"/docs/swagger-initializer.js": "",
+		"/docs/index.html":           `url: "\/openapi.json"`, // html/template escapes the slash
+		"/docs/swagger-ui-bundle.js": "SwaggerUIBundle",
+		"/redoc":                     "<redoc spec-url=\"/openapi.json\">",
+		"/redoc/redoc.standalone.js": "Redoc",
 	} {
-		if path == "/redoc/redoc.standalone.js" && web.RedocBundle() == nil {
+		if strings.HasPrefix(path, "/redoc") && !web.HasRedoc() {
 			continue // checked by TestRedocPagePicksItsScript
 		}
 		resp, body := call(t, "GET", proxy+path, "", "Authorization", "")
@@ -116,22 +122,32 @@ func TestDocumentationIsServed(t *testing.T) {
 			t.Errorf("%s: status %d, body lacks %q", path, resp.StatusCode, want)
 		}
 	}
+	resp, _ = call(t, "GET", proxy+"/redoc/other.js", "", "Authorization", "")
+	if resp.StatusCode != 404 {
+		t.Errorf("/redoc/other.js: status %d, want 404", resp.StatusCode)
+	}
 }
 
 func TestRedocPagePicksItsScript(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, jsonAnswer(200, `{}`))
 	proxy := newProxy(t, u, proxyOpts{})
-	_, page := call(t, "GET", proxy+"/redoc", "", "Authorization", "")
-	resp, _ := call(t, "GET", proxy+"/redoc/redoc.standalone.js", "", "Authorization", "")
-	if web.RedocBundle() != nil {
+	resp, page := call(t, "GET", proxy+"/redoc", "", "Authorization", "")
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "http") {
+		t.Errorf("/redoc's CSP allows another host: %s", csp)
+	}
+	if strings.Contains(page, "https://") {
+		t.Errorf("/redoc loads something off this server:\n%s", page)
+	}
+	resp, _ = call(t, "GET", proxy+"/redoc/redoc.standalone.js", "", "Authorization", "")
+	if web.HasRedoc() {
 		if !strings.Contains(page, `src="/redoc/redoc.standalone.js"`) || resp.StatusCode != 200 {
 			t.Errorf("bundled build: page %q, script status %d", page, resp.StatusCode)
 		}
 		return
 	}
-	if !strings.Contains(page, "cdn.jsdelivr.net/npm/redoc@"+web.RedocVersion) || resp.StatusCode != 404 {
-		t.Errorf("unbundled build: page %q, script status %d", page, resp.StatusCode)
+	if !strings.Contains(page, "make web") || !strings.Contains(page, `href="/docs"`) || resp.StatusCode != 404 {
+		t.Errorf("unbundled build: page %q, script status %d; want a page naming make web and linking /docs, and 404", page, resp.StatusCode)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/web"
@@ -58,26 +59,40 @@ func handleDocsIndex() http.Handler {
 }
 
 // handleSwaggerUI serves Swagger UI, embedded in the binary by
-// swaggo/files, reading /openapi.json.
+// swaggo/files, reading /openapi.json. http-swagger would answer its default
+// spec URL, /docs/doc.json, from swag's registry, which this server leaves
+// empty, and send /docs/ to /docs//index.html: both redirect here instead.
 //
 //	@Summary	Swagger UI page and assets
 //	@Tags		system
 //	@Produce	html
-//	@Param		path	path	string	true	"index.html or an asset of the page"
+//	@Param		path	path	string	true	"index.html or an asset of the page (doc.json redirects to /openapi.json)"	example(index.html)
 //	@Success	200		{string}	string	"The page or asset"
 //	@ID		swaggerUIAsset
 //	@Router		/docs/{path} [get]
 func handleSwaggerUI() http.Handler {
-	return httpSwagger.Handler(
+	ui := httpSwagger.Handler(
 		httpSwagger.URL("/openapi.json"),
 		httpSwagger.PersistAuthorization(true),
 		httpSwagger.DocExpansion("list"),
 	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch chi.URLParam(r, "*") {
+		case "":
+			http.Redirect(w, r, "/docs/index.html", http.StatusMovedPermanently)
+		case "doc.json":
+			http.Redirect(w, r, "/openapi.json", http.StatusMovedPermanently)
+		default:
+			ui.ServeHTTP(w, r)
+		}
+	})
 }
 
-// handleRedoc serves the ReDoc page.
+// handleRedoc serves the ReDoc page, or, in a build without ReDoc's bundle,
+// a page saying how to get it.
 //
 //	@Summary	ReDoc
+//	@Description	The ReDoc page; in a build without ReDoc's bundle (see make web), a page that says how to get it and links /docs.
 //	@Tags		system
 //	@Produce	html
 //	@Success	200	{string}	string	"The ReDoc page"
@@ -86,7 +101,7 @@ func handleSwaggerUI() http.Handler {
 func handleRedoc(title string) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var page bytes.Buffer
-		if err := web.WriteRedocPage(&page, title, "/openapi.json", "/redoc/redoc.standalone.js"); err != nil {
+		if err := web.WriteRedocPage(&page, title, "/openapi.json", "/redoc/"+redocScript); err != nil {
 			return err
 		}
 		h := w.Header()
@@ -97,27 +112,40 @@ func handleRedoc(title string) http.Handler {
 	})
 }
 
-// redocCSP confines the ReDoc page to this server (and to the CDN the page
-// falls back to when no bundle is embedded). Among other things it keeps the
-// page offline: ReDoc's attribution logo, hard-coded to a CDN, is refused by
-// the browser and ReDoc then hides it.
-var redocCSP = "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline'; " +
+// redocCSP confines the ReDoc page to this server. Among other things it
+// keeps the page offline: ReDoc's attribution logo, hard-coded to a CDN, is
+// refused by the browser and ReDoc then hides it.
+var redocCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
 
-// handleRedocScript serves the ReDoc bundle embedded at build time.
+// redocScript is the name of ReDoc's bundle under /redoc/.
+const redocScript = "redoc.standalone.js"
+
+// handleRedocAssets serves what lies under /redoc/: the ReDoc bundle
+// embedded at build time, and a redirect from /redoc/ to the page.
 //
 //	@Summary	ReDoc script
+//	@Description	redoc.standalone.js is ReDoc's bundle (404 in a build without it); /redoc/ redirects to /redoc.
 //	@Tags		system
 //	@Produce	application/javascript
+//	@Param		path	path	string	true	"redoc.standalone.js"	example(redoc.standalone.js)
 //	@Success	200	{string}	string	"ReDoc's standalone bundle"
-//	@Failure	404	{object}	envelope	"The build did not embed the bundle"
+//	@Failure	404	{object}	envelope	"No such asset, or the build did not embed the bundle"
 //	@ID		redocScript
-//	@Router		/redoc/redoc.standalone.js [get]
-func handleRedocScript() http.Handler {
+//	@Router		/redoc/{path} [get]
+func handleRedocAssets() http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		switch chi.URLParam(r, "*") {
+		case "":
+			http.Redirect(w, r, "/redoc", http.StatusMovedPermanently)
+			return nil
+		case redocScript:
+		default:
+			return notFound(w, r)
+		}
 		js := web.RedocBundle()
 		if js == nil {
-			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "this build has no embedded ReDoc bundle: run make web"}
+			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "this build has no embedded ReDoc bundle: run make web, or see /docs"}
 		}
 		h := w.Header()
 		h.Set("Content-Type", "application/javascript; charset=utf-8")

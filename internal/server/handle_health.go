@@ -21,7 +21,7 @@ type health struct {
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	health
-//	@ID			health
+//	@ID			getHealth
 //	@Router			/health [get]
 func handleHealth(version, mode string, started time.Time) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {

@@ -89,7 +89,7 @@ func (rd *readiness) probe(ctx context.Context) readyReport {
 //
 //	@Summary		Readiness
 //	@Description	Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
-//	@ID				ready
+//	@ID				getReadiness
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	readyReport
@@ -111,7 +111,7 @@ func handleReady(rd *readiness) http.Handler {
 //
 //	@Summary		Prometheus metrics
 //	@Description	Requests by route pattern, method and status; upstream calls by operation and status; upstream 429s; open streams, pollers and polls saved by sharing; build info; Go runtime and process metrics.
-//	@ID				metrics
+//	@ID				getMetrics
 //	@Tags			system
 //	@Produce		plain
 //	@Success		200	{string}	string	"Prometheus text format"

@@ -15,17 +15,17 @@ import (
 // into the body: they are checked and forwarded, never decoded.
 type createRunRequest struct {
 	Prompt    *string `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
-	Images    rawJSON `json:"images,omitempty" swaggertype:"array,string"` // base64 data URIs
-	Metadata  rawJSON `json:"metadata,omitempty" swaggertype:"object"`     // any JSON object, passed on as sent
-	RepoID    *int64  `json:"repo_id,omitempty" minimum:"1"`
-	Model     *string `json:"model,omitempty"`
-	AgentType *string `json:"agent_type,omitempty" enums:"codegen,claude_code"`
+	Images    rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"` // base64 data URIs
+	Metadata  rawJSON `json:"metadata,omitempty" swaggertype:"object" extensions:"x-nullable"`     // any JSON object, passed on as sent
+	RepoID    *int64  `json:"repo_id,omitempty" minimum:"1" extensions:"x-nullable" example:"42"`
+	Model     *string `json:"model,omitempty" extensions:"x-nullable" example:"claude-sonnet-4-5"`
+	AgentType *string `json:"agent_type,omitempty" enums:"codegen,claude_code" extensions:"x-nullable" example:"codegen"`
 } //@name CreateAgentRunRequest
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
 	Prompt *string `json:"prompt" validate:"required" example:"Also add unit tests"`
-	Images rawJSON `json:"images,omitempty" swaggertype:"array,string"`
+	Images rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"`
 } //@name ResumeAgentRunRequest
 
 // handleCreateRun validates the run and creates it upstream.

@@ -27,7 +27,7 @@ func addRoutes(r chi.Router, d Deps) {
 	r.Method(http.MethodGet, "/docs", handleDocsIndex())
 	r.Method(http.MethodGet, "/docs/*", handleSwaggerUI())
 	r.Method(http.MethodGet, "/redoc", handleRedoc(d.Config.Title))
-	r.Method(http.MethodGet, "/redoc/redoc.standalone.js", handleRedocScript())
+	r.Method(http.MethodGet, "/redoc/*", handleRedocAssets())
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireToken(false))
