@@ -27,10 +27,13 @@ type Client struct {
 	// such as DefaultBaseURL.
 	BaseURL string
 
-	// Transport sends each request. If nil, a Transport shared by all
+	// Transport sends each request. If nil, one NewTransport shared by all
 	// Clients is used. The Client calls it directly, not through an
 	// http.Client, so redirects are never followed (a redirect would carry
 	// the caller's token elsewhere): a 3xx answer is an ErrBadResponse.
+	// The Client closes an answer's body without reading past
+	// MaxResponseBytes; the Transport must then drop the connection rather
+	// than drain it, as net/http's does.
 	Transport http.RoundTripper
 
 	// Timeout bounds one call, retries included. If zero, 30 seconds.
@@ -98,7 +101,8 @@ func (c *Client) contextError(parent, ctx context.Context, op string) error {
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
 func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, err error) {
-	req, err := c.newRequest(ctx, k)
+	stale := new(staleCheck)
+	req, err := c.newRequest(stale.withTrace(ctx), k)
 	if err != nil {
 		return nil, false, err
 	}
@@ -109,9 +113,13 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
 	}
 	defer resp.Body.Close()
+	idempotent := k.method == http.MethodGet
+	if stale.stale.Load() {
+		c.observe(k.op, 0, start)
+		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
+	}
 	body, err = readBody(resp, c.maxResponseBytes())
 	c.observe(k.op, resp.StatusCode, start)
-	idempotent := k.method == http.MethodGet
 	if err != nil {
 		// A broken connection may heal; a body over the limit will not.
 		retry := idempotent && !errors.Is(err, errTooLarge)
@@ -264,4 +272,4 @@ func (c *Client) transport() http.RoundTripper {
 
 // defaultTransport is shared by every Client without a Transport so that
 // they share one connection pool.
-var defaultTransport = &Transport{}
+var defaultTransport = NewTransport()
