@@ -173,15 +173,26 @@ func (c *Client) observe(op string, status int, start time.Time) {
 // errTooLarge is wrapped by readBody when a body is over the limit.
 var errTooLarge = errors.New("body over the size limit")
 
-// readBody reads resp's body, refusing more than max bytes.
+// readBody reads resp's body, refusing more than max bytes. A body of known
+// length is read into one buffer of that size (and a byte more, which only
+// a body longer than it says would fill).
 func readBody(resp *http.Response, max int64) ([]byte, error) {
-	if resp.ContentLength > max {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, resp.ContentLength, max)
+	size := resp.ContentLength
+	if size > max {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, size, max)
+	}
+	if size >= 0 {
+		buf := make([]byte, size+1)
+		n, err := io.ReadFull(resp.Body, buf)
+		switch {
+		case int64(n) == size && (err == io.ErrUnexpectedEOF || err == io.EOF):
+			return buf[:n], nil
+		case err == nil:
+			return nil, fmt.Errorf("body longer than its Content-Length of %d bytes", size)
+		}
+		return nil, err
 	}
 	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
-	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, err

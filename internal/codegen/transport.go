@@ -85,11 +85,13 @@ type staleCheck struct {
 	conn  atomic.Pointer[countingConn] // the HTTP/1.1 connection of the current attempt
 	reads atomic.Uint64                // conn's reads when it was handed over
 	stale atomic.Bool
+	trace httptrace.ClientTrace // in the same allocation
 }
 
 // withTrace returns ctx with s's hooks installed.
 func (s *staleCheck) withTrace(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: s.gotConn, GotFirstResponseByte: s.gotFirstByte})
+	s.trace.GotConn, s.trace.GotFirstResponseByte = s.gotConn, s.gotFirstByte
+	return httptrace.WithClientTrace(ctx, &s.trace)
 }
 
 func (s *staleCheck) gotConn(info httptrace.GotConnInfo) {
