@@ -1,8 +1,13 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -97,5 +102,38 @@ func TestReplaceResultsKeepsTheHandWrittenParts(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path + ".new"); string(got) != beginResults+"\nfresh\n"+endResults+"\n" {
 		t.Errorf("new file: %q", got)
+	}
+}
+
+// TestReverseProxyRewritesRoutesAsTheProxyDoes checks the ReverseProxy leg
+// sends each codegen-proxy route to the API path codegen-proxy calls.
+func TestReverseProxyRewritesRoutesAsTheProxyDoes(t *testing.T) {
+	var got atomic.Value
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("Authorization"))
+		io.WriteString(w, `{}`)
+	}))
+	defer api.Close()
+	rp := httptest.NewServer(reverseProxy(strings.TrimPrefix(api.URL, "http://")))
+	defer rp.Close()
+	tests := []struct{ method, path, want string }{
+		{"GET", "/agent-runs/12345", "GET /v1/organizations/323/agent/run/12345"},
+		{"GET", "/agent-runs?limit=10", "GET /v1/organizations/323/agent/runs?limit=10"},
+		{"POST", "/agent-runs", "POST /v1/organizations/323/agent/run"},
+		{"POST", "/agent-runs/7/resume", "POST /v1/organizations/323/agent/run/resume"},
+		{"GET", "/agent-runs/7/logs?limit=5", "GET /v1/alpha/organizations/323/agent/run/7/logs?limit=5"},
+		{"GET", "/users/me", "GET /v1/users/me"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, rp.URL+tt.path, strings.NewReader(createBody))
+		req.Header.Set("Authorization", "Bearer sk-bench")
+		resp, err := rp.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if g, _ := got.Load().(string); resp.StatusCode != 200 || g != tt.want+" Bearer sk-bench" {
+			t.Errorf("%s %s: status %d, upstream saw %q, want %q", tt.method, tt.path, resp.StatusCode, g, tt.want+" Bearer sk-bench")
+		}
 	}
 }

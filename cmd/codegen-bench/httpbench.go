@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -25,12 +23,13 @@ type httpOpts struct {
 	dir       string
 }
 
-// leg is one way to reach the upstream: directly, through nginx or through
-// codegen-proxy. hop is the process whose CPU the leg adds, if any.
+// leg is one way to reach the upstream: directly, through nginx, through a
+// bare httputil.ReverseProxy or through codegen-proxy. hop is the process
+// whose CPU the leg adds, if any.
 type leg struct {
 	name    string
 	addr    string
-	proxied bool // codegen-proxy's paths, not the API's
+	proxied bool // codegen-proxy's paths, not the API's (also the ReverseProxy's)
 	hop     *proc
 }
 
@@ -97,88 +96,13 @@ func runHTTP(o httpOpts, w io.Writer) error {
 	return nil
 }
 
-// startLegs starts the upstream, nginx (when installed) and codegen-proxy.
-func startLegs(o httpOpts, self string, lat time.Duration) ([]leg, func(), error) {
-	var procs []*proc
-	stop := func() {
-		for _, p := range slices.Backward(procs) {
-			p.stop()
-		}
-	}
-	up, err := startUpstream(o.dir, self, lat)
-	if err != nil {
-		return nil, stop, err
-	}
-	procs = append(procs, up)
-	legs := []leg{{name: "direct", addr: up.addr}}
-	if _, err := exec.LookPath("nginx"); err == nil {
-		ng, err := startNginx(o.dir, up.addr)
-		if err != nil {
-			stop()
-			return nil, stop, err
-		}
-		procs = append(procs, ng)
-		legs = append(legs, leg{name: "nginx", addr: ng.addr, hop: ng})
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		stop()
-		return nil, stop, err
-	}
-	env := append([]string{"PORT=" + strings.Split(addr, ":")[1], "CODEGEN_BASE_URL=http://" + up.addr + "/v1",
-		"CODEGEN_ORG_ID=323", "LOG_FORMAT=json"}, o.proxyEnv...)
-	cp, err := startProc(o.dir, "codegen-proxy", addr, env, o.proxyBin)
-	if err != nil {
-		stop()
-		return nil, stop, err
-	}
-	procs = append(procs, cp)
-	legs = append(legs, leg{name: "codegen-proxy", addr: cp.addr, proxied: true, hop: cp})
-	return legs, stop, nil
-}
-
-func startUpstream(dir, self string, lat time.Duration) (*proc, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	return startProc(dir, "upstream", addr, nil, self, "upstream", "--addr", addr, "--latency", lat.String())
-}
-
-// startNginx runs nginx as a plain reverse proxy with keep-alive to the
-// upstream and its default access log, as a reference.
-func startNginx(dir, upstream string) (*proc, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	conf := fmt.Sprintf(`worker_processes auto;
-pid %[1]s/nginx.pid;
-error_log %[1]s/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log %[1]s/nginx-access.log;
-  client_body_temp_path %[1]s; proxy_temp_path %[1]s;
-  upstream codegen { server %[2]s; keepalive 256; }
-  server {
-    listen %[3]s;
-    location / { proxy_pass http://codegen; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`, dir, upstream, addr)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	return startProc(dir, "nginx", addr, nil, "nginx", "-p", dir, "-c", path, "-g", "daemon off;")
-}
-
 // measureLegs runs each scenario through every leg for o.rounds rounds,
 // rotating their order, and writes the medians.
 func measureLegs(o httpOpts, lat time.Duration, legs []leg, w io.Writer) error {
 	fmt.Fprintf(w, "\n### Upstream latency %s: %d connections, %s per leg, %d rounds (medians)\n\n", lat, o.conns, o.duration, o.rounds)
-	fmt.Fprintln(w, "| Scenario | Leg | req/s | p50 | p99 | errors | hop CPU per request | vs direct | vs nginx |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| Scenario | Leg | req/s | p50 | p99 | errors | hop CPU per request | vs direct | vs ReverseProxy | vs nginx |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	var summary []string
 	for _, sc := range scenarios {
 		if !strings.Contains(sc.name, o.only) {
 			continue
@@ -194,8 +118,11 @@ func measureLegs(o httpOpts, lat time.Duration, legs []leg, w io.Writer) error {
 				runs[l.name] = append(runs[l.name], r)
 			}
 		}
-		writeRows(w, sc.name, legs, runs)
+		summary = append(summary, writeRows(w, sc.name, legs, runs))
 	}
+	fmt.Fprintln(w, "\ncodegen-proxy's throughput as a ratio of the others':")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, strings.Join(summary, "\n"))
 	return measureLightLoad(o, legs, w)
 }
 
@@ -240,7 +167,7 @@ func measureLightLoad(o httpOpts, legs []leg, w io.Writer) error {
 			runs[l.name] = append(runs[l.name], r)
 		}
 	}
-	direct := median(runs["direct"])
+	direct := median(runs[legDirect])
 	for _, l := range legs {
 		m := median(runs[l.name])
 		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s |\n", l.name, m.rps, fmtDur(m.p50), fmtDur(m.p99), fmtDur(m.p50-direct.p50))
@@ -248,21 +175,33 @@ func measureLightLoad(o httpOpts, legs []leg, w io.Writer) error {
 	return nil
 }
 
-func writeRows(w io.Writer, name string, legs []leg, runs map[string][]result) {
-	direct, nginx := median(runs["direct"]), median(runs["nginx"])
+// writeRows writes a scenario's row per leg, each with its throughput as a
+// ratio of direct's, the bare ReverseProxy's and nginx's, and returns
+// codegen-proxy's three ratios as a line of a list.
+func writeRows(w io.Writer, name string, legs []leg, runs map[string][]result) (summary string) {
+	direct, rp, nginx := median(runs[legDirect]), median(runs[legReverseProxy]), median(runs[legNginx])
 	for _, l := range legs {
 		m := median(runs[l.name])
 		cpu := "-"
 		if m.cpu > 0 {
 			cpu = fmt.Sprintf("%.1f µs", m.cpu)
 		}
-		vsNginx := "-"
-		if nginx.rps > 0 && l.name != "nginx" {
-			vsNginx = fmt.Sprintf("%.2fx", m.rps/nginx.rps)
-		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d | %s | %.2fx | %s |\n",
-			name, l.name, m.rps, fmtDur(m.p50), fmtDur(m.p99), m.errors, cpu, m.rps/direct.rps, vsNginx)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d | %s | %s | %s | %s |\n",
+			name, l.name, m.rps, fmtDur(m.p50), fmtDur(m.p99), m.errors, cpu,
+			ratio(m, direct, l.name == legDirect), ratio(m, rp, l.name == legReverseProxy), ratio(m, nginx, l.name == legNginx))
 	}
+	ours := median(runs[legProxy])
+	return fmt.Sprintf("- %s: %s of direct, %s of the bare ReverseProxy, %s of nginx", name,
+		ratio(ours, direct, false), ratio(ours, rp, false), ratio(ours, nginx, false))
+}
+
+// ratio is m's throughput over base's, or "-" when base was not measured
+// or is m itself.
+func ratio(m, base result, self bool) string {
+	if self || base.rps <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", m.rps/base.rps)
 }
 
 // median returns the median of each measure over runs, and their errors

@@ -1,5 +1,6 @@
 // Command codegen-bench measures codegen-proxy: the cost of its hop against a
-// direct upstream and nginx, and the cost of log streams. `make bench` runs
+// direct upstream, a bare httputil.ReverseProxy and nginx, and the cost of
+// log streams. `make bench` runs
 // it; see docs/benchmarks.md for results and how to read them.
 package main
 
@@ -24,11 +25,13 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|load|conns|bodies|upstream [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|load|conns|bodies|upstream|reverseproxy [flags]")
 	}
 	switch args[0] {
 	case "upstream":
 		return runUpstream(ctx, args[1:], stdout)
+	case "reverseproxy":
+		return runReverseProxy(ctx, args[1:], stdout)
 	}
 	dir, err := os.MkdirTemp("", "codegen-bench-")
 	if err != nil {

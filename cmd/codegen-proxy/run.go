@@ -51,11 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		baseURL = url
 	}
 	m := metrics.New(buildVersion(), mode(cfg))
-	client := &codegen.Client{BaseURL: baseURL, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
-	if tr := egressTransport(getenv); tr != nil && !cfg.Sandbox {
-		client.Transport = tr
+	tr, viaProxy := upstreamTransport(getenv, cfg.UpstreamTimeout)
+	defer tr.CloseIdleConnections()
+	if viaProxy && !cfg.Sandbox {
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
+	client := &codegen.Client{BaseURL: baseURL, Transport: tr, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
 	defer streams.Close()

@@ -329,10 +329,16 @@ func TestEgressProxyIsUsedWhenConfigured(t *testing.T) {
 	if got, _ := seen.Load().(string); resp.StatusCode != 200 || got != "http://api.codegen.invalid/v1/organizations/1/agent/run/5" {
 		t.Errorf("status %d; the egress proxy saw %q", resp.StatusCode, got)
 	}
-	if egressTransport(func(string) string { return "" }) != nil {
-		t.Error("a transport for an egress proxy with none configured")
+	if _, viaProxy := upstreamTransport(func(string) string { return "" }, time.Second); viaProxy {
+		t.Error("an egress proxy was reported with none configured")
 	}
-	if egressTransport(func(k string) string { return map[string]string{"https_proxy": "http://p:3128"}[k] }) == nil {
-		t.Error("lower-case https_proxy was ignored")
+	tr, viaProxy := upstreamTransport(func(k string) string { return map[string]string{"https_proxy": "http://p:3128"}[k] }, time.Second)
+	req, _ = http.NewRequest("GET", "https://api.codegen.com/v1/users/me", nil)
+	if u, err := tr.Proxy(req); !viaProxy || err != nil || u == nil || u.Host != "p:3128" {
+		t.Errorf("lower-case https_proxy: proxy %v, %v (reported: %v), want p:3128", u, err, viaProxy)
+	}
+	req, _ = http.NewRequest("GET", "https://127.0.0.1:8001/v1/users/me", nil) // the sandbox's address
+	if u, err := tr.Proxy(req); u != nil || err != nil {
+		t.Errorf("loopback went through the egress proxy %v (%v)", u, err)
 	}
 }

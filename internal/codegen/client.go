@@ -27,10 +27,13 @@ type Client struct {
 	// such as DefaultBaseURL.
 	BaseURL string
 
-	// Transport sends each request. If nil, a Transport shared by all
+	// Transport sends each request. If nil, one NewTransport shared by all
 	// Clients is used. The Client calls it directly, not through an
 	// http.Client, so redirects are never followed (a redirect would carry
 	// the caller's token elsewhere): a 3xx answer is an ErrBadResponse.
+	// The Client closes an answer's body without reading past
+	// MaxResponseBytes; the Transport must then drop the connection rather
+	// than drain it, as net/http's does.
 	Transport http.RoundTripper
 
 	// Timeout bounds one call, retries included. If zero, 30 seconds.
@@ -102,7 +105,8 @@ func (c *Client) contextError(parent, ctx context.Context, op string) error {
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
 func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, err error) {
-	req, err := c.newRequest(ctx, k)
+	stale := new(staleCheck)
+	req, err := c.newRequest(stale.withTrace(ctx), k)
 	if err != nil {
 		return nil, false, err
 	}
@@ -113,9 +117,13 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
 	}
 	defer resp.Body.Close()
+	idempotent := k.method == http.MethodGet
+	if stale.stale.Load() {
+		c.observe(k.op, 0, start)
+		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
+	}
 	body, err = readBody(resp, c.maxResponseBytes())
 	c.observe(k.op, resp.StatusCode, start)
-	idempotent := k.method == http.MethodGet
 	if err != nil {
 		// A broken connection may heal; a body over the limit will not.
 		retry := idempotent && !errors.Is(err, errTooLarge)
@@ -169,15 +177,26 @@ func (c *Client) observe(op string, status int, start time.Time) {
 // errTooLarge is wrapped by readBody when a body is over the limit.
 var errTooLarge = errors.New("body over the size limit")
 
-// readBody reads resp's body, refusing more than max bytes.
+// readBody reads resp's body, refusing more than max bytes. A body of known
+// length is read into one buffer of that size (and a byte more, which only
+// a body longer than it says would fill).
 func readBody(resp *http.Response, max int64) ([]byte, error) {
-	if resp.ContentLength > max {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, resp.ContentLength, max)
+	size := resp.ContentLength
+	if size > max {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, size, max)
+	}
+	if size >= 0 {
+		buf := make([]byte, size+1)
+		n, err := io.ReadFull(resp.Body, buf)
+		switch {
+		case int64(n) == size && (err == io.ErrUnexpectedEOF || err == io.EOF):
+			return buf[:n], nil
+		case err == nil:
+			return nil, fmt.Errorf("body longer than its Content-Length of %d bytes", size)
+		}
+		return nil, err
 	}
 	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
-	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, err
@@ -268,4 +287,4 @@ func (c *Client) transport() http.RoundTripper {
 
 // defaultTransport is shared by every Client without a Transport so that
 // they share one connection pool.
-var defaultTransport = &Transport{}
+var defaultTransport = NewTransport()

@@ -82,7 +82,7 @@ func BenchmarkProxyGetRun(b *testing.B) {
 		w.Write(benchRun)
 	}))
 	defer upstream.Close()
-	proxy := httptest.NewServer(benchHandler(b, upstream.URL+"/v1", &codegen.Transport{}))
+	proxy := httptest.NewServer(benchHandler(b, upstream.URL+"/v1", codegen.NewTransport()))
 	defer proxy.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	req, _ := http.NewRequest("GET", proxy.URL+"/agent-runs/12345", nil)

@@ -71,7 +71,7 @@ func TestUpstreamFaults(t *testing.T) {
 	proxyAddr := fault.Listen
 	// A transport of its own, so that no kept-alive connection to toxiproxy
 	// outlives the test (toxiproxy would keep a goroutine per connection).
-	tr := &codegen.Transport{}
+	tr := codegen.NewTransport()
 	defer fault.Stop()
 	defer tr.CloseIdleConnections()
 
