@@ -1,7 +1,7 @@
 package server
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/launchdarkly/eventsource"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
@@ -122,19 +124,42 @@ func (e *streamEnv) create(t *testing.T, prompt string) int64 {
 	return run.ID
 }
 
-// event is one SSE event, or a comment when name is ":".
+// event is one SSE event as the decoder reports it: id is the event's own
+// id field, empty when the event has none (not the last id seen).
 type event struct {
 	id, name, data string
 }
 
-// sse is an open event stream.
+// sse is an open event stream. Its events are parsed by
+// launchdarkly/eventsource's Decoder; raw keeps the bytes after the retry
+// hint as they came, for the wire checks the decoder cannot make (comments).
 type sse struct {
 	resp   *http.Response
 	events chan event
+	raw    rawCapture
+}
+
+// rawCapture is the body as read so far. It is safe for concurrent use.
+type rawCapture struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *rawCapture) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.Write(p)
+}
+
+func (r *rawCapture) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.buf.Bytes())
 }
 
 // open starts a stream of run id; extra gives header pairs, and a path
-// suffix such as "?after=3" may be given in query.
+// suffix such as "?after=3" may be given in query. A 200 stream must open
+// with the retry hint.
 func (e *streamEnv) open(t *testing.T, id int64, query string, headers ...string) *sse {
 	t.Helper()
 	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream%s", e.proxy, id, query), nil)
@@ -153,28 +178,20 @@ func (e *streamEnv) open(t *testing.T, id int64, query string, headers ...string
 	if resp.StatusCode != 200 {
 		return s
 	}
+	hint := fmt.Sprintf("retry: %d\n\n", retryHint.Milliseconds())
+	got := make([]byte, len(hint))
+	if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != hint {
+		t.Errorf("the stream opens with %q (%v), want %q", got, err, hint)
+	}
 	go func() {
 		defer close(s.events)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev event
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.name != "" {
-					s.events <- ev
-				}
-				ev = event{}
-			case strings.HasPrefix(line, ":"):
-				s.events <- event{name: ":", data: line}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "event: "):
-				ev.name = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.data = strings.TrimPrefix(line, "data: ")
+		dec := eventsource.NewDecoder(io.TeeReader(resp.Body, &s.raw))
+		for {
+			ev, err := dec.Decode()
+			if err != nil {
+				return
 			}
+			s.events <- event{id: ev.Id(), name: ev.Event(), data: ev.Data()}
 		}
 	}()
 	return s
@@ -200,6 +217,20 @@ func (s *sse) until(t *testing.T, name string, wait time.Duration) []event {
 			t.Fatalf("no %q event within %s; got %d events: %v", name, wait, len(got), names(got))
 		}
 	}
+}
+
+// rawUntil waits until the bytes read so far satisfy cond, and returns them.
+func (s *sse) rawUntil(t *testing.T, what string, cond func(raw []byte) bool) []byte {
+	t.Helper()
+	var raw []byte
+	waitUntil(t, what, func() bool { raw = s.raw.bytes(); return cond(raw) })
+	return raw
+}
+
+// hasLine reports whether raw, which starts at a line's start, holds line
+// as a whole line.
+func hasLine(raw []byte, line string) bool {
+	return bytes.HasPrefix(raw, []byte(line+"\n")) || bytes.Contains(raw, []byte("\n"+line+"\n"))
 }
 
 // closed reports whether the server ended the stream within wait.

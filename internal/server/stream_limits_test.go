@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -88,7 +89,11 @@ func TestStreamStartsPromptlyWhileItsPollerWaitsForBudget(t *testing.T) {
 	if s.resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d, want 200", s.resp.StatusCode)
 	}
-	if evs := s.until(t, ":", 5*time.Second); len(evs) != 1 || evs[0].data != ": waiting for the upstream" {
-		t.Errorf("first events %v, want the waiting comment", evs)
+	// The decoder drops comments, as EventSource does: look at the wire,
+	// where the comment must come before any event.
+	const waiting = ": waiting for the upstream\n\n"
+	raw := s.rawUntil(t, "the first block", func(raw []byte) bool { return bytes.Contains(raw, []byte("\n\n")) })
+	if !bytes.HasPrefix(raw, []byte(waiting)) {
+		t.Errorf("the stream goes on with %q, want %q first", raw, waiting)
 	}
 }

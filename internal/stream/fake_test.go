@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/launchdarkly/eventsource"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -101,7 +104,7 @@ func newHub(t *testing.T, f *fakeAPI, adjust func(*Hub)) *Hub {
 }
 
 // sent is what one Run wrote, event by event ("log 7", "status", "done",
-// "error <data>", ": <comment>").
+// "error <data>"). Comments are not events and are not in it.
 type sent []string
 
 // runTo streams run 1 for tok from position from until Run returns, and
@@ -130,34 +133,52 @@ func runTo(t *testing.T, h *Hub, tok string, from int) (sent, *Writer) {
 	return parseSent(t, rec.Body.String()), w
 }
 
-// parseSent splits the Writer's output into events. The format is the
-// Writer's own, checked byte for byte by TestWriterEncodesEventsOnOneDataLine.
+// retryLine is how NewWriter(w, time.Second) opens every stream.
+const retryLine = "retry: 1000\n\n"
+
+// parseSent decodes the Writer's output, which runTo opened with a retry
+// hint of a second, with launchdarkly/eventsource's Decoder. It checks what
+// the Writer promises: log events carry their position as their own id, and
+// their data is that entry; control events carry no id; data is one line.
 func parseSent(t *testing.T, out string) sent {
 	t.Helper()
+	rest, ok := strings.CutPrefix(out, retryLine)
+	if !ok {
+		t.Errorf("the stream opens with %.40q, want %q", out, retryLine)
+	}
 	var s sent
-	for _, block := range strings.Split(strings.TrimSuffix(out, "\n\n"), "\n\n") {
-		lines := strings.Split(block, "\n")
-		switch {
-		case strings.HasPrefix(block, "retry: "):
-		case strings.HasPrefix(block, ": "):
-			s = append(s, block)
-		case strings.HasPrefix(block, "id: ") && len(lines) == 3 && lines[1] == "event: log":
-			s = append(s, "log "+strings.TrimPrefix(lines[0], "id: "))
+	dec := eventsource.NewDecoder(strings.NewReader(rest))
+	for {
+		ev, err := dec.Decode()
+		if err == io.EOF {
+			return s
+		}
+		if err != nil {
+			t.Errorf("decoding the stream: %v", err)
+			return s
+		}
+		if strings.Contains(ev.Data(), "\n") {
+			t.Errorf("%s event's data spans lines: %q", ev.Event(), ev.Data())
+		}
+		switch name := ev.Event(); name {
+		case "log":
 			var entry struct{ Pos int }
-			if json.Unmarshal([]byte(strings.TrimPrefix(lines[2], "data: ")), &entry) != nil || fmt.Sprint(entry.Pos) != strings.TrimPrefix(lines[0], "id: ") {
-				t.Errorf("log event %q carries another entry", block)
+			if json.Unmarshal([]byte(ev.Data()), &entry) != nil || ev.Id() == "" || fmt.Sprint(entry.Pos) != ev.Id() {
+				t.Errorf("log event id %q carries another entry: %s", ev.Id(), ev.Data())
 			}
-		case strings.HasPrefix(block, "event: ") && len(lines) == 2:
-			name := strings.TrimPrefix(lines[0], "event: ")
+			s = append(s, "log "+ev.Id())
+		case "status", "done", "error":
+			if ev.Id() != "" {
+				t.Errorf("%s event carries id %q; only logs may", name, ev.Id())
+			}
 			if name == "error" {
-				name += " " + strings.TrimPrefix(lines[1], "data: ")
+				name += " " + ev.Data()
 			}
 			s = append(s, name)
 		default:
-			t.Errorf("unexpected block %q", block)
+			t.Errorf("unexpected event %q (id %q, data %q)", name, ev.Id(), ev.Data())
 		}
 	}
-	return s
 }
 
 // logs returns the positions of the log events, as "from..to" ranges.
