@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/launchdarkly/eventsource"
 )
 
 // loadOpts configure `codegen-bench load`, the soak test: many open streams
@@ -166,25 +168,14 @@ func forceGC(ctx context.Context, pprofAddr string) {
 
 // holdStream reads a run's stream until ctx ends, counting log events.
 func holdStream(ctx context.Context, tr http.RoundTripper, base string, id int64, tok string) (int64, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream", base, id), nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return 0, fmt.Errorf("status %d", resp.StatusCode)
-	}
 	var n int64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if sc.Text() == "event: log" {
+	err := streamEvents(ctx, tr, base, id, tok, func(ev eventsource.Event) bool {
+		if ev.Event() == "log" {
 			n++
 		}
-	}
-	return n, sc.Err()
+		return true
+	})
+	return n, err
 }
 
 // openLoop sends rate requests per second until ctx ends, whatever the

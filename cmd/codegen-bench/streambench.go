@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/launchdarkly/eventsource"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 )
@@ -209,42 +210,65 @@ func createRun(ctx context.Context, base, prompt string) (int64, error) {
 // onConnect when the first event arrives, and returns for each log the
 // delay from its creation upstream (its created_at) to its arrival.
 func subscribe(ctx context.Context, tr http.RoundTripper, base string, id int64, onConnect func()) (delays []time.Duration, finished bool, err error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream", base, id), nil)
-	req.Header.Set("Authorization", "Bearer sk-bench")
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return nil, false, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, false, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	name, connected := "", false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			name = strings.TrimPrefix(line, "event: ")
-			if !connected {
-				connected = true
-				onConnect()
-			}
-		case strings.HasPrefix(line, "data: ") && name == "log":
+	connected := false
+	err = streamEvents(ctx, tr, base, id, "sk-bench", func(ev eventsource.Event) bool {
+		if !connected {
+			connected = true
+			onConnect()
+		}
+		switch ev.Event() {
+		case "log":
 			var entry struct {
 				CreatedAt string `json:"created_at"`
 			}
-			if json.Unmarshal([]byte(line[6:]), &entry) == nil {
+			if json.Unmarshal([]byte(ev.Data()), &entry) == nil {
 				if t, err := time.Parse("2006-01-02T15:04:05.000000", entry.CreatedAt); err == nil {
 					delays = append(delays, time.Since(t))
 				}
 			}
-		case strings.HasPrefix(line, "data: ") && name == "done":
-			return delays, true, nil
+		case "done":
+			finished = true
+			return false
+		}
+		return true
+	})
+	return delays, finished, err
+}
+
+// streamEvents reads the event stream of run id as tok, decoding it with
+// launchdarkly/eventsource, and calls fn with each named event until fn
+// returns false or the stream ends. (The Decoder hands over the block that
+// holds only the retry hint as an unnamed event; it is skipped.) It returns
+// nil at the stream's end or when fn stops it, else the error that ended
+// it. It reads until the Decoder's reading goroutine has ended, which it
+// does only on a read error, so that none is left behind.
+func streamEvents(ctx context.Context, tr http.RoundTripper, base string, id int64, tok string, fn func(eventsource.Event) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream", base, id), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	dec := eventsource.NewDecoder(resp.Body)
+	stopped := false
+	for {
+		ev, err := dec.Decode()
+		switch {
+		case err == io.EOF || err != nil && stopped:
+			return nil
+		case err != nil:
+			return err
+		case !stopped && ev.Event() != "" && !fn(ev):
+			stopped = true
+			cancel() // the read fails, and the Decoder's goroutine ends
 		}
 	}
-	return delays, false, sc.Err()
 }
 
 // pct returns the p-th percentile of sorted ds.

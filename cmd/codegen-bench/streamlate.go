@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/launchdarkly/eventsource"
+
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 )
 
@@ -108,32 +110,27 @@ func measureLate(ctx context.Context, o streamOpts, cp *proc, up *countingSandbo
 // received n logs at positions 0..n-1 in order; then it reads on until ctx
 // ends.
 func lateSubscribe(ctx context.Context, tr http.RoundTripper, base string, id int64, n int, got func()) error {
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream", base, id), nil)
-	req.Header.Set("Authorization", "Bearer sk-bench")
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	next := 0
-	for sc.Scan() {
-		pos, ok := strings.CutPrefix(sc.Text(), "id: ")
-		if !ok {
-			continue
+	var bad error
+	err := streamEvents(ctx, tr, base, id, "sk-bench", func(ev eventsource.Event) bool {
+		if ev.Event() != "log" {
+			return true
 		}
-		if p, err := strconv.Atoi(pos); err != nil || p != next {
-			return fmt.Errorf("log %q after %d", pos, next-1)
+		if p, err := strconv.Atoi(ev.Id()); err != nil || p != next {
+			bad = fmt.Errorf("log %q after %d", ev.Id(), next-1)
+			return false
 		}
 		if next++; next == n {
 			got()
 		}
-	}
-	if next < n {
+		return true
+	})
+	switch {
+	case bad != nil:
+		return bad
+	case next < n && err != nil:
+		return err
+	case next < n:
 		return fmt.Errorf("only %d logs", next)
 	}
 	return nil
