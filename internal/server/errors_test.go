@@ -134,7 +134,7 @@ func TestPanicsBecome500Envelopes(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	logger := newTestLogger(logs)
-	h := requestID(accessLog(logger)(recoverer(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := requestID(observe(accessLog(logger))(recoverer(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		panic("boom")
 	}))))
 	srv := httptest.NewServer(h)

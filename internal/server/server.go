@@ -54,14 +54,15 @@ func (d Deps) mode() string {
 }
 
 // NewServer returns the proxy's HTTP handler. Middleware runs in this order:
-// request id, access log, metrics, panic recovery, CORS, then per route the
-// token check and the handler.
+// request id, observe (which reports every answer to the access log and the
+// metrics), panic recovery, CORS, then per route the token check and the
+// handler.
 func NewServer(d Deps) http.Handler {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New(d.Version, d.mode())
 	}
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(d.Logger), observe(d.Metrics), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
+	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
 	addRoutes(r, d)
 	return r
 }
