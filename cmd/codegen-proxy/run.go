@@ -61,9 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
 	defer streams.Close()
 	m.WatchStreams(streams)
-	handler := server.NewServer(server.Deps{
+	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
 	})
+	if err != nil {
+		return err
+	}
 
 	if cfg.PprofAddr != "" {
 		stop, err := servePprof(cfg.PprofAddr, logger)

@@ -43,7 +43,7 @@ func benchHandler(b *testing.B, baseURL string, rt http.RoundTripper) http.Handl
 	}
 	hub := &stream.Hub{Client: client}
 	b.Cleanup(hub.Close)
-	return NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Metrics: m})
+	return newHandler(b, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Metrics: m})
 }
 
 // cannedTransport answers every request with benchRun, in memory.

@@ -106,7 +106,7 @@ func TestCallerGoneWritesNothing(t *testing.T) {
 	cfg, _ := config.Load(nil, func(string) string { return "" }, io.Discard)
 	cfg.OrgID = 1
 	client := &codegen.Client{BaseURL: u.URL}
-	h := NewServer(Deps{Logger: newTestLogger(logs), Config: cfg, Client: client})
+	h := newHandler(t, Deps{Logger: newTestLogger(logs), Config: cfg, Client: client})
 	proxy := httptest.NewServer(h)
 	defer proxy.Close()
 

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -53,18 +54,28 @@ func (d Deps) mode() string {
 	return "upstream"
 }
 
-// NewServer returns the proxy's HTTP handler. Middleware runs in this order:
-// request id, observe (which reports every answer to the access log and the
-// metrics), panic recovery, CORS, then per route the token check and the
-// handler.
-func NewServer(d Deps) http.Handler {
+// NewServer returns the proxy's HTTP handler, or an error naming a required
+// dependency that d lacks: a wiring mistake, returned rather than panicked
+// on so that run reports it like any other start-up failure. Middleware runs
+// in this order: request id, observe (which reports every answer to the
+// access log and the metrics), panic recovery, CORS, then per route the
+// token check and the handler.
+func NewServer(d Deps) (http.Handler, error) {
+	switch {
+	case d.Logger == nil:
+		return nil, errors.New("server: Deps.Logger is required")
+	case d.Client == nil:
+		return nil, errors.New("server: Deps.Client is required")
+	case d.Streams == nil:
+		return nil, errors.New("server: Deps.Streams is required")
+	}
 	if d.Metrics == nil {
 		d.Metrics = metrics.New(d.Version, d.mode())
 	}
 	r := chi.NewRouter()
 	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
 	addRoutes(r, d)
-	return r
+	return r, nil
 }
 
 // corsHandler lets browsers call the API: from the listed origins with
