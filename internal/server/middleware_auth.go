@@ -21,13 +21,18 @@ func token(ctx context.Context) string {
 const maxTokenLen = 4096
 
 // requireToken answers 401, without calling upstream, unless the request
-// carries a well-formed bearer token, which it stores for token(). With
-// allowQuery the token may instead come in the access_token query parameter,
-// for browsers' EventSource, which cannot send headers; routes that allow it
-// must never log their URL.
+// carries a well-formed bearer token, which it stores for token(); two
+// Authorization headers are refused with 400, since either could be the one
+// meant. With allowQuery the token may instead come in the access_token query
+// parameter, for browsers' EventSource, which cannot send headers; routes
+// that allow it must never log their URL.
 func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n := len(r.Header.Values("Authorization")); n > 1 {
+				writeError(w, r, badRequest("%d Authorization headers: send exactly one", n))
+				return
+			}
 			tok, msg := bearerToken(r.Header.Get("Authorization"))
 			if msg == errNoToken && allowQuery {
 				if q := r.URL.Query().Get("access_token"); q != "" {

@@ -99,6 +99,32 @@ func TestPanicsCountAs500(t *testing.T) {
 	}
 }
 
+// TestTwoAuthorizationHeadersAre400 sends two tokens, on a route that takes
+// the header only and on the one that also takes ?access_token=.
+func TestTwoAuthorizationHeadersAre400(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
+	proxy := newProxy(t, u, proxyOpts{})
+	for _, path := range []string{"/agent-runs/1", "/agent-runs/1/logs/stream?access_token=" + secretToken} {
+		req, _ := http.NewRequest("GET", proxy+path, nil)
+		req.Header["Authorization"] = []string{"Bearer " + secretToken, "Bearer other-" + secretToken}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		e := decodeEnvelope(t, string(body))
+		if resp.StatusCode != 400 || e.Code != "invalid_request" || !strings.Contains(e.Error, "2 Authorization headers") ||
+			strings.Contains(string(body), secretToken) {
+			t.Errorf("%s: got %d %s, want 400 invalid_request naming the two Authorization headers, without the tokens", path, resp.StatusCode, body)
+		}
+	}
+	if got := u.requests(); len(got) != 0 {
+		t.Errorf("two tokens reached upstream: %+v", got)
+	}
+}
+
 // TestTokenAndRequestIDAreTheirOwnContextValues checks what each middleware
 // leaves in the context, and that neither needs the other.
 func TestTokenAndRequestIDAreTheirOwnContextValues(t *testing.T) {
