@@ -103,6 +103,15 @@ type Config struct {
 	HealthCheck bool
 }
 
+// Mode names where the proxy's calls go, as /health and the build-info
+// metric report it: "sandbox" or "upstream".
+func (c Config) Mode() string {
+	if c.Sandbox {
+		return "sandbox"
+	}
+	return "upstream"
+}
+
 // Error is an invalid setting. The process should exit with status 2.
 type Error struct{ Msg string }
 

@@ -47,12 +47,8 @@ func (d Deps) apiVersion() string {
 	return d.Version
 }
 
-func (d Deps) mode() string {
-	if d.Config.Sandbox {
-		return "sandbox"
-	}
-	return "upstream"
-}
+// mode is d.Config.Mode(), for routes.go.
+func (d Deps) mode() string { return d.Config.Mode() }
 
 // NewServer returns the proxy's HTTP handler, or an error naming a required
 // dependency that d lacks: a wiring mistake, returned rather than panicked
