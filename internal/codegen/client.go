@@ -80,7 +80,7 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 		if ctx.Err() != nil {
 			return nil, c.contextError(parent, ctx, k.op)
 		}
-		if !retry || attempt >= c.retries() || !sleep(ctx, backoff(attempt)) {
+		if !retry || attempt >= c.retries() || !Sleep(ctx, backoff(attempt)) {
 			if ctx.Err() != nil {
 				return nil, c.contextError(parent, ctx, k.op)
 			}
@@ -233,9 +233,11 @@ func backoff(attempt int) time.Duration {
 	return rand.N(d) + time.Millisecond
 }
 
-// sleep waits for d unless ctx ends first or cannot last that long, and
-// reports whether the full wait happened.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d between two calls to the API: the Client between retries,
+// the stream pollers between polls. It returns false at once if ctx's
+// deadline comes sooner than d, and early if ctx ends, and reports whether
+// the full wait happened.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return false
 	}
