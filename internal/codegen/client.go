@@ -14,9 +14,6 @@ import (
 	"time"
 )
 
-// DefaultBaseURL is the production API root, version included.
-const DefaultBaseURL = "https://api.codegen.com/v1"
-
 // Client calls the Codegen API on behalf of callers whose token each method
 // takes explicitly; the Client holds no credentials of its own.
 //
@@ -24,7 +21,7 @@ const DefaultBaseURL = "https://api.codegen.com/v1"
 // safe for concurrent use once its fields are set; they must not change after.
 type Client struct {
 	// BaseURL is the API root including its version and no trailing slash,
-	// such as DefaultBaseURL.
+	// such as https://api.codegen.com/v1.
 	BaseURL string
 
 	// Transport sends each request. If nil, one NewTransport shared by all
