@@ -1,5 +1,10 @@
 // Package codegen is the client of the Codegen API. It is the only code that
-// knows the API's URLs and JSON, and it depends on the standard library only.
+// knows the API's URLs, and it holds the API's wire types (types.go), named
+// after the schemas of its OpenAPI document. It returns answers as the JSON
+// the API sent, unparsed: the code that needs a field reads it itself, as the
+// stream pollers (the run's status and logs) and the proxy's filters (status,
+// message_type, a filtered page's run) do, some with these types and some
+// with small structs of their own. It depends on the standard library only.
 package codegen
 
 import (
