@@ -61,6 +61,19 @@ func TestParseWrk(t *testing.T) {
 	}
 }
 
+// TestParseWrkLongLatencies reads the units wrk switches to past a second
+// and past a minute, which the parser once did not know (p99 read as 0).
+func TestParseWrkLongLatencies(t *testing.T) {
+	out := "Latency Distribution\n     50%    1.50s \n     99%    1.05m \nRequests/sec:     12.00\n"
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.p50 != 1500*time.Millisecond || r.p99 != 63*time.Second {
+		t.Errorf("got p50 %v, p99 %v; want 1.5s and 1m3s", r.p50, r.p99)
+	}
+}
+
 func TestParseHey(t *testing.T) {
 	r, err := parseHey(heyOutput)
 	if err != nil {

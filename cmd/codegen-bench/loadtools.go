@@ -13,8 +13,8 @@ import (
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
-	errors   int     // non-2xx answers and socket errors
-	cpu      float64 // CPU seconds the measured server(s) used per 1000 requests
+	errors   int     // wrk: answers of 400 and up; hey: answers outside 2xx; both: socket and transport errors
+	cpu      float64 // microseconds of CPU the measured hop used per request (set by runLeg)
 }
 
 const benchToken = "Authorization: Bearer sk-bench"
@@ -32,7 +32,7 @@ func wrk(url string, conns int, d time.Duration) (result, error) {
 
 var (
 	wrkRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
+	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$`)
 	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	wrkSockErr = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
@@ -65,15 +65,15 @@ func parseWrk(out string) (result, error) {
 	return r, nil
 }
 
+// parseDur reads a latency in one of the units wrk prints (us, ms, s, m,
+// h; hey's are seconds).
 func parseDur(v, unit string) time.Duration {
 	f, _ := strconv.ParseFloat(v, 64)
-	switch unit {
-	case "us":
-		return time.Duration(f * float64(time.Microsecond))
-	case "ms":
-		return time.Duration(f * float64(time.Millisecond))
+	u := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "m": time.Minute, "h": time.Hour}[unit]
+	if u == 0 {
+		u = time.Second
 	}
-	return time.Duration(f * float64(time.Second))
+	return time.Duration(f * float64(u))
 }
 
 // hey sends POSTs of body to url at rate requests/s for d, from a few

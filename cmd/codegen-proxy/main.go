@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,6 +19,12 @@ import (
 var version = ""
 
 func main() {
+	// The standard logger is global, so main, not run (which tests call
+	// concurrently), points it at stderr through stdLogWriter. It runs
+	// before the settings are read, so its lines are in the text format
+	// whatever LOG_FORMAT says; net/http rarely writes any.
+	log.SetFlags(0)
+	log.SetOutput(stdLogWriter{slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

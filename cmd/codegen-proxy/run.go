@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer stop()
 		baseURL = url
 	}
-	m := metrics.New(buildVersion(), mode(cfg))
+	m := metrics.New(buildVersion(), cfg.Mode())
 	tr, viaProxy := upstreamTransport(getenv, cfg.UpstreamTimeout)
 	defer tr.CloseIdleConnections()
 	if viaProxy && !cfg.Sandbox {
@@ -61,9 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
 	defer streams.Close()
 	m.WatchStreams(streams)
-	handler := server.NewServer(server.Deps{
+	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
 	})
+	if err != nil {
+		return err
+	}
 
 	if cfg.PprofAddr != "" {
 		stop, err := servePprof(cfg.PprofAddr, logger)
@@ -212,13 +215,6 @@ func healthCheck(ctx context.Context, addr string) error {
 		return fmt.Errorf("healthcheck: /health answered %d", resp.StatusCode)
 	}
 	return nil
-}
-
-func mode(cfg config.Config) string {
-	if cfg.Sandbox {
-		return "sandbox"
-	}
-	return "upstream"
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

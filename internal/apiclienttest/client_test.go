@@ -38,9 +38,13 @@ func startProxy(t *testing.T) string {
 	client := &codegen.Client{BaseURL: sb.URL + "/v1", Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID}
 	logger := slog.New(slog.DiscardHandler)
 	streams := &stream.Hub{Client: client, Interval: 20 * time.Millisecond, Budget: cfg.LogsBudget, Logger: logger}
-	proxy := httptest.NewServer(server.NewServer(server.Deps{
+	h, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Version: "test", Started: time.Now(),
-	}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(h)
 	t.Cleanup(func() {
 		proxy.Close()
 		streams.Close()

@@ -1,5 +1,10 @@
 // Package codegen is the client of the Codegen API. It is the only code that
-// knows the API's URLs and JSON, and it depends on the standard library only.
+// knows the API's URLs, and it holds the API's wire types (types.go), named
+// after the schemas of its OpenAPI document. It returns answers as the JSON
+// the API sent, unparsed: the code that needs a field reads it itself, as the
+// stream pollers (the run's status and logs) and the proxy's filters (status,
+// message_type, a filtered page's run) do, some with these types and some
+// with small structs of their own. It depends on the standard library only.
 package codegen
 
 import (
@@ -14,9 +19,6 @@ import (
 	"time"
 )
 
-// DefaultBaseURL is the production API root, version included.
-const DefaultBaseURL = "https://api.codegen.com/v1"
-
 // Client calls the Codegen API on behalf of callers whose token each method
 // takes explicitly; the Client holds no credentials of its own.
 //
@@ -24,7 +26,7 @@ const DefaultBaseURL = "https://api.codegen.com/v1"
 // safe for concurrent use once its fields are set; they must not change after.
 type Client struct {
 	// BaseURL is the API root including its version and no trailing slash,
-	// such as DefaultBaseURL.
+	// such as https://api.codegen.com/v1.
 	BaseURL string
 
 	// Transport sends each request. If nil, one NewTransport shared by all
@@ -80,7 +82,7 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 		if ctx.Err() != nil {
 			return nil, c.contextError(parent, ctx, k.op)
 		}
-		if !retry || attempt >= c.retries() || !sleep(ctx, backoff(attempt)) {
+		if !retry || attempt >= c.retries() || !Sleep(ctx, backoff(attempt)) {
 			if ctx.Err() != nil {
 				return nil, c.contextError(parent, ctx, k.op)
 			}
@@ -233,9 +235,11 @@ func backoff(attempt int) time.Duration {
 	return rand.N(d) + time.Millisecond
 }
 
-// sleep waits for d unless ctx ends first or cannot last that long, and
-// reports whether the full wait happened.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d between two calls to the API: the Client between retries,
+// the stream pollers between polls. It returns false at once if ctx's
+// deadline comes sooner than d, and early if ctx ends, and reports whether
+// the full wait happened.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return false
 	}

@@ -283,3 +283,20 @@ func TestConnectionRefusedIsUnreachable(t *testing.T) {
 		t.Errorf("err = %v, want ErrUnreachable", err)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	if !Sleep(context.Background(), time.Millisecond) {
+		t.Error("a wait with nothing in its way: got false, want true")
+	}
+	short, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if Sleep(short, 2*time.Hour) {
+		t.Error("a wait past ctx's deadline: got true, want false at once")
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Sleep(gone, time.Hour) {
+		t.Error("a wait on an ended ctx: got true, want false")
+	}
+}

@@ -103,6 +103,15 @@ type Config struct {
 	HealthCheck bool
 }
 
+// Mode names where the proxy's calls go, as /health and the build-info
+// metric report it: "sandbox" or "upstream".
+func (c Config) Mode() string {
+	if c.Sandbox {
+		return "sandbox"
+	}
+	return "upstream"
+}
+
 // Error is an invalid setting. The process should exit with status 2.
 type Error struct{ Msg string }
 
@@ -136,14 +145,15 @@ func Load(args []string, getenv func(string) string, output io.Writer) (Config, 
 			return s.set(&c, v)
 		})
 	}
-	fs.BoolFunc("sandbox", "serve the built-in Codegen API look-alike instead of a real upstream",
-		func(v string) error {
-			b, err := strconv.ParseBool(v)
-			c.Sandbox, explicit["sandbox"] = b, true
-			return err
-		})
-	fs.BoolFunc("version", "print the version and exit", func(string) error { c.ShowVersion = true; return nil })
-	fs.BoolFunc("healthcheck", "check the running server's /health and exit 0 if healthy", func(string) error { c.HealthCheck = true; return nil })
+	// usage() prints these three flags' help; the flag set never prints its
+	// own, so they carry none.
+	fs.BoolFunc("sandbox", "", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		c.Sandbox, explicit["sandbox"] = b, true
+		return err
+	})
+	fs.BoolFunc("version", "", func(string) error { c.ShowVersion = true; return nil })
+	fs.BoolFunc("healthcheck", "", func(string) error { c.HealthCheck = true; return nil })
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(output)

@@ -65,8 +65,9 @@ func TestModeSelection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Sandbox != tt.wantSandbox {
-				t.Errorf("Sandbox = %v, want %v", c.Sandbox, tt.wantSandbox)
+			wantMode := map[bool]string{true: "sandbox", false: "upstream"}[tt.wantSandbox]
+			if c.Sandbox != tt.wantSandbox || c.Mode() != wantMode {
+				t.Errorf("Sandbox = %v, Mode() = %q; want %v, %q", c.Sandbox, c.Mode(), tt.wantSandbox, wantMode)
 			}
 		})
 	}

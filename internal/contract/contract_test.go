@@ -23,6 +23,7 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
 	"github.com/codegen-proxy/codegen-proxy/internal/server"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // checker validates every exchange with the sandbox against the Codegen
@@ -126,7 +127,13 @@ func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := &codegen.Client{BaseURL: cfg.BaseURL, Retries: -1, RequestID: server.RequestID}
-	proxy := httptest.NewServer(server.NewServer(server.Deps{Logger: slog.New(slog.DiscardHandler), Config: cfg, Client: client}))
+	streams := &stream.Hub{Client: client}
+	defer streams.Close()
+	h, err := server.NewServer(server.Deps{Logger: slog.New(slog.DiscardHandler), Config: cfg, Client: client, Streams: streams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(h)
 	defer proxy.Close()
 
 	do := func(method, path, tok, body string, headers ...string) int {

@@ -46,8 +46,8 @@ func TestFailureModesAnswerLikeTheAPI(t *testing.T) {
 				if resp.StatusCode != 422 || len(v.Detail) == 0 {
 					t.Fatalf("got %d %+v, want 422 with details", resp.StatusCode, v)
 				}
-				if loc := fmt.Sprint(v.Detail[0].Loc...); loc != tt.loc && joinLoc(v.Detail[0].Loc) != tt.loc {
-					t.Errorf("loc %v, want %s", v.Detail[0].Loc, tt.loc)
+				if loc := joinLoc(v.Detail[0].Loc); loc != tt.loc {
+					t.Errorf("loc %s, want %s", loc, tt.loc)
 				}
 				return
 			}

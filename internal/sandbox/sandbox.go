@@ -1,11 +1,15 @@
 // Package sandbox is an in-process look-alike of the Codegen API: the
 // upstream of codegen-proxy's offline mode and of its tests.
 //
-// It serves the API paths the proxy uses with the shapes, error bodies and
-// rate limits of the real API's OpenAPI document. Runs progress on their own:
-// a run is a script of steps applied lazily against the clock whenever it is
-// read, so the sandbox starts no goroutines and a test that owns the clock
-// controls exactly what has happened.
+// It serves a part of the real API: the operations the proxy calls, plus an
+// organization's user list, which the proxy does not call, with the shapes,
+// error bodies and rate limits of the real API's OpenAPI document. Every
+// other path, the API's other operations (repositories, integrations, pull
+// requests, ...) included, answers 404 as an unknown path does upstream.
+//
+// Runs progress on their own: a run is a script of steps applied lazily
+// against the clock whenever it is read, so the sandbox starts no goroutines
+// and a test that owns the clock controls exactly what has happened.
 package sandbox
 
 import (

@@ -43,7 +43,7 @@ func benchHandler(b *testing.B, baseURL string, rt http.RoundTripper) http.Handl
 	}
 	hub := &stream.Hub{Client: client}
 	b.Cleanup(hub.Close)
-	return NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Metrics: m})
+	return newHandler(b, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Metrics: m})
 }
 
 // cannedTransport answers every request with benchRun, in memory.
@@ -105,7 +105,7 @@ func BenchmarkProxyGetRun(b *testing.B) {
 // its envelope and writing it.
 func BenchmarkWriteError(b *testing.B) {
 	req := httptest.NewRequest("GET", "/agent-runs/1", nil)
-	req = req.WithContext(context.WithValue(req.Context(), requestInfoKey{}, &requestInfo{id: "0f8fad5b-d9cb-469f-a165-70867728950e"}))
+	req = req.WithContext(context.WithValue(req.Context(), requestIDKey{}, "0f8fad5b-d9cb-469f-a165-70867728950e"))
 	err := error(&codegen.Error{Op: "get_run", StatusCode: 404, Message: "Agent run not found."})
 	b.ReportAllocs()
 	for b.Loop() {

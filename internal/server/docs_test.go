@@ -48,7 +48,7 @@ func specOperations(t *testing.T, spec []byte) []string {
 func TestEveryRouteIsDocumentedAndNothingElse(t *testing.T) {
 	t.Parallel()
 	cfg, _ := config.Load(nil, func(string) string { return "" }, io.Discard)
-	h := NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: &codegen.Client{BaseURL: "http://127.0.0.1:9"}})
+	h := newHandler(t, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: &codegen.Client{BaseURL: "http://127.0.0.1:9"}})
 	var routes []string
 	err := chi.Walk(h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		route = strings.ReplaceAll(route, "/*", "/{path}") // chi's catch-all is the spec's {path}

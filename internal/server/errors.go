@@ -102,10 +102,11 @@ func errorBody(r *http.Request, err error) (e *Error, body []byte, ok bool) {
 	return e, body, true
 }
 
-// writeError answers r with err's status and envelope, and hands the error to
-// the access log. It writes nothing when the caller has gone.
+// writeError answers r with err's status and envelope, and leaves the error
+// for the access log (see noteCause). It writes nothing when the caller has
+// gone.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	recordCause(w, err)
+	noteCause(r.Context(), err)
 	e, body, ok := errorBody(r, err)
 	if !ok {
 		return

@@ -106,7 +106,7 @@ func TestCallerGoneWritesNothing(t *testing.T) {
 	cfg, _ := config.Load(nil, func(string) string { return "" }, io.Discard)
 	cfg.OrgID = 1
 	client := &codegen.Client{BaseURL: u.URL}
-	h := NewServer(Deps{Logger: newTestLogger(logs), Config: cfg, Client: client})
+	h := newHandler(t, Deps{Logger: newTestLogger(logs), Config: cfg, Client: client})
 	proxy := httptest.NewServer(h)
 	defer proxy.Close()
 
@@ -134,7 +134,7 @@ func TestPanicsBecome500Envelopes(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	logger := newTestLogger(logs)
-	h := requestID(accessLog(logger)(recoverer(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := requestID(observe(accessLog(logger))(recoverer(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		panic("boom")
 	}))))
 	srv := httptest.NewServer(h)

@@ -56,8 +56,10 @@ func (f *faultyUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestUpstreamFaults puts a real fault proxy (toxiproxy, in-process)
-// between codegen-proxy and its upstream and checks each fault's answer and
-// that the server is healthy afterwards. GETs are retried (twice), POSTs not.
+// between codegen-proxy and its upstream and checks each fault's answer, how
+// many attempts the client made and how many reached the upstream, and that
+// the server is healthy afterwards. GETs are retried (twice) on connection
+// failures and 502/503/504, POSTs not; a timeout ends the call.
 func TestUpstreamFaults(t *testing.T) {
 	zerolog.SetGlobalLevel(zerolog.Disabled) // toxiproxy's toxics log through the global logger
 	upstream := &faultyUpstream{}
@@ -75,10 +77,16 @@ func TestUpstreamFaults(t *testing.T) {
 	defer fault.Stop()
 	defer tr.CloseIdleConnections()
 
+	var attempts atomic.Int64
 	proxy := newProxy(t, u, proxyOpts{
 		config: func(c *config.Config) { c.UpstreamTimeout = 600 * time.Millisecond },
 		client: func(c *codegen.Client) {
 			c.BaseURL, c.Retries, c.Transport = "http://"+proxyAddr+"/v1", 0, tr
+			observe := c.Observe
+			c.Observe = func(op string, status int, d time.Duration) {
+				attempts.Add(1)
+				observe(op, status, d)
+			}
 		},
 	})
 
@@ -90,21 +98,24 @@ func TestUpstreamFaults(t *testing.T) {
 		post       bool
 		wantStatus int
 		wantCode   string
-		wantCalls  int64 // upstream calls the request made; -1: not checked
-		retryAfter string
+		wantCalls  int64 // requests the upstream received
+		// wantAttempts counts the client's attempts, which reach the
+		// upstream or not: GETs are retried twice, POSTs never here.
+		wantAttempts int64
+		retryAfter   string
 	}{
-		{name: "connection refused", stop: true, wantStatus: 502, wantCode: "upstream_error", wantCalls: 0},
-		{name: "reset mid-body", toxic: `{"type":"limit_data","attributes":{"bytes":4000}}`, wantStatus: 502, wantCode: "upstream_error", wantCalls: 3},
-		{name: "reset by peer", toxic: `{"type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}`, wantStatus: 502, wantCode: "upstream_error", wantCalls: -1},
-		{name: "slow headers past the timeout", toxic: `{"type":"latency","attributes":{"latency":3000}}`, wantStatus: 504, wantCode: "upstream_timeout", wantCalls: 1},
-		{name: "slow drip body", toxic: `{"type":"bandwidth","attributes":{"rate":4}}`, wantStatus: 504, wantCode: "upstream_timeout", wantCalls: 1},
-		{name: "malformed JSON", mode: "malformed", wantStatus: 502, wantCode: "upstream_error", wantCalls: 1},
-		{name: "truncated JSON", mode: "truncated", wantStatus: 502, wantCode: "upstream_error", wantCalls: 3},
-		{name: "oversized body", mode: "oversized", wantStatus: 502, wantCode: "upstream_error", wantCalls: 1},
-		{name: "5xx storm on GET", mode: "503", wantStatus: 502, wantCode: "upstream_error", wantCalls: 3},
-		{name: "5xx storm on POST", mode: "503", post: true, wantStatus: 502, wantCode: "upstream_error", wantCalls: 1},
-		{name: "429 without Retry-After", mode: "429", wantStatus: 429, wantCode: "rate_limited", wantCalls: 1},
-		{name: "429 with Retry-After", mode: "429-retry-after", wantStatus: 429, wantCode: "rate_limited", wantCalls: 1, retryAfter: "30"},
+		{name: "connection refused", stop: true, wantStatus: 502, wantCode: "upstream_error", wantCalls: 0, wantAttempts: 3},
+		{name: "reset mid-body", toxic: `{"type":"limit_data","attributes":{"bytes":4000}}`, wantStatus: 502, wantCode: "upstream_error", wantCalls: 3, wantAttempts: 3},
+		{name: "reset by peer", toxic: `{"type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}`, wantStatus: 502, wantCode: "upstream_error", wantCalls: 0, wantAttempts: 3},
+		{name: "slow headers past the timeout", toxic: `{"type":"latency","attributes":{"latency":3000}}`, wantStatus: 504, wantCode: "upstream_timeout", wantCalls: 1, wantAttempts: 1},
+		{name: "slow drip body", toxic: `{"type":"bandwidth","attributes":{"rate":4}}`, wantStatus: 504, wantCode: "upstream_timeout", wantCalls: 1, wantAttempts: 1},
+		{name: "malformed JSON", mode: "malformed", wantStatus: 502, wantCode: "upstream_error", wantCalls: 1, wantAttempts: 1},
+		{name: "truncated JSON", mode: "truncated", wantStatus: 502, wantCode: "upstream_error", wantCalls: 3, wantAttempts: 3},
+		{name: "oversized body", mode: "oversized", wantStatus: 502, wantCode: "upstream_error", wantCalls: 1, wantAttempts: 1},
+		{name: "5xx storm on GET", mode: "503", wantStatus: 502, wantCode: "upstream_error", wantCalls: 3, wantAttempts: 3},
+		{name: "5xx storm on POST", mode: "503", post: true, wantStatus: 502, wantCode: "upstream_error", wantCalls: 1, wantAttempts: 1},
+		{name: "429 without Retry-After", mode: "429", wantStatus: 429, wantCode: "rate_limited", wantCalls: 1, wantAttempts: 1},
+		{name: "429 with Retry-After", mode: "429-retry-after", wantStatus: 429, wantCode: "rate_limited", wantCalls: 1, wantAttempts: 1, retryAfter: "30"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +135,7 @@ func TestUpstreamFaults(t *testing.T) {
 					}
 				}()
 			}
-			before := upstream.calls.Load()
+			before, tried := upstream.calls.Load(), attempts.Load()
 			start := time.Now()
 			method, path, body := "GET", "/agent-runs/1", ""
 			if tt.post {
@@ -140,8 +151,8 @@ func TestUpstreamFaults(t *testing.T) {
 			if got := resp.Header.Get("Retry-After"); got != tt.retryAfter {
 				t.Errorf("Retry-After %q, want %q", got, tt.retryAfter)
 			}
-			if n := upstream.calls.Load() - before; tt.wantCalls >= 0 && n != tt.wantCalls {
-				t.Errorf("upstream calls = %d, want %d", n, tt.wantCalls)
+			if n, a := upstream.calls.Load()-before, attempts.Load()-tried; n != tt.wantCalls || a != tt.wantAttempts {
+				t.Errorf("upstream got %d calls of %d attempts, want %d of %d", n, a, tt.wantCalls, tt.wantAttempts)
 			}
 		})
 		// Healthy afterwards: the fault is gone and a normal call works.

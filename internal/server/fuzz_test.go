@@ -46,7 +46,7 @@ func FuzzRequest(f *testing.F) {
 	client := &codegen.Client{BaseURL: upstream.URL + "/v1"}
 	hub := &stream.Hub{Client: client}
 	defer hub.Close()
-	h := NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub})
+	h := newHandler(f, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub})
 
 	methods := map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "OPTIONS": true, "HEAD": true}
 	f.Fuzz(func(t *testing.T, method, path, query, body, auth, requestID, contentType string) {

@@ -61,39 +61,76 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Han
 			body, err := c.RunLogs(r.Context(), tok, org, id, params)
 			return passOn(w, body, err)
 		}
-
-		var first map[string]json.RawMessage // the run's fields, from the first page read
-		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
-			params.Skip, params.Limit = skip, limit
-			body, err := c.RunLogs(ctx, tok, org, id, params)
-			if err != nil {
-				return nil, 0, err
-			}
-			var page codegen.RawRunLogs
-			if err := json.Unmarshal(body, &page); err != nil {
-				return nil, 0, fmt.Errorf("%w: decoding logs: %w", codegen.ErrBadResponse, err)
-			}
-			if first == nil {
-				if err := json.Unmarshal(body, &first); err != nil {
-					return nil, 0, fmt.Errorf("%w: decoding logs: %w", codegen.ErrBadResponse, err)
-				}
-			}
-			total := 0
-			if page.TotalLogs != nil {
-				total = *page.TotalLogs
-			}
-			return page.Logs, total, nil
+		read := func(ctx context.Context, params codegen.LogsParams) ([]byte, error) {
+			return c.RunLogs(ctx, tok, org, id, params)
 		}
-		res, err := filterScan(r.Context(), fetch, messageTypeIn(types), p, scanLimit)
+		page, res, err := filterRunLogs(r.Context(), read, params, messageTypeIn(types), p, scanLimit)
 		if err != nil {
 			return err
 		}
-		first["logs"], _ = json.Marshal(res.items)
-		first["total_logs"], _ = json.Marshal(res.matched)
-		first["page"], _ = json.Marshal(p.Skip/p.Limit + 1)
-		first["size"], _ = json.Marshal(p.Limit)
-		first["pages"], _ = json.Marshal(pageCount(res.matched, p.Limit))
 		setScanHeaders(w, res)
-		return writeJSON(w, http.StatusOK, first)
+		return writeJSON(w, http.StatusOK, page)
 	})
+}
+
+// runFields are a run's own fields in an AgentRunWithLogs, kept as the
+// upstream sent them; one it left out is null.
+type runFields struct {
+	ID             json.RawMessage `json:"id"`
+	OrganizationID json.RawMessage `json:"organization_id"`
+	Status         json.RawMessage `json:"status"`
+	CreatedAt      json.RawMessage `json:"created_at"`
+	WebURL         json.RawMessage `json:"web_url"`
+	Result         json.RawMessage `json:"result"`
+	Metadata       json.RawMessage `json:"metadata"`
+}
+
+// filteredLogs is the answer to a logs request with a message_type filter:
+// the run as the first upstream page gave it and one page of the matching
+// logs, counted as filterScan counted them.
+type filteredLogs struct {
+	runFields
+	Logs      []json.RawMessage `json:"logs"`
+	TotalLogs int               `json:"total_logs"`
+	Page      int               `json:"page"`
+	Size      int               `json:"size"`
+	Pages     int               `json:"pages"`
+}
+
+// filterRunLogs reads the run's logs through read from the start, with
+// params' other settings, and returns page p of those match accepts, with
+// how it was made for setScanHeaders.
+func filterRunLogs(ctx context.Context, read func(context.Context, codegen.LogsParams) ([]byte, error),
+	params codegen.LogsParams, match func(json.RawMessage) bool, p pageQuery, scanLimit int) (filteredLogs, scanResult, error) {
+	var run runFields
+	first := true
+	fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
+		params.Skip, params.Limit = skip, limit
+		body, err := read(ctx, params)
+		if err != nil {
+			return nil, 0, err
+		}
+		var page struct {
+			runFields
+			Logs      []json.RawMessage `json:"logs"`
+			TotalLogs *int              `json:"total_logs"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, 0, fmt.Errorf("%w: decoding logs: %w", codegen.ErrBadResponse, err)
+		}
+		if first {
+			run, first = page.runFields, false
+		}
+		total := 0
+		if page.TotalLogs != nil {
+			total = *page.TotalLogs
+		}
+		return page.Logs, total, nil
+	}
+	res, err := filterScan(ctx, fetch, match, p, scanLimit)
+	if err != nil {
+		return filteredLogs{}, res, err
+	}
+	return filteredLogs{runFields: run, Logs: res.items, TotalLogs: res.matched,
+		Page: p.Skip/p.Limit + 1, Size: p.Limit, Pages: pageCount(res.matched, p.Limit)}, res, nil
 }

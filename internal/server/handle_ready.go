@@ -101,7 +101,7 @@ func handleReady(rd *readiness) http.Handler {
 		status := http.StatusOK
 		if report.Status != "ready" {
 			status = http.StatusServiceUnavailable
-			recordCause(w, report.cause) // the access log line says what failed
+			noteCause(r.Context(), report.cause) // the access log line says what failed
 		}
 		return writeJSON(w, status, report)
 	})

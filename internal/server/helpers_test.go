@@ -97,7 +97,7 @@ func newProxy(t *testing.T, u *upstream, o proxyOpts) string {
 	logger := newTestLogger(logs)
 	hub := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Linger: 20 * time.Millisecond}
 	m.WatchStreams(hub)
-	proxy := httptest.NewServer(NewServer(Deps{Logger: logger, Config: cfg, Client: client, Streams: hub, Metrics: m, Version: "test", Started: time.Now()}))
+	proxy := httptest.NewServer(newHandler(t, Deps{Logger: logger, Config: cfg, Client: client, Streams: hub, Metrics: m, Version: "test", Started: time.Now()}))
 	t.Cleanup(func() {
 		hub.Shutdown()
 		proxy.Close()
@@ -107,6 +107,21 @@ func newProxy(t *testing.T, u *upstream, o proxyOpts) string {
 		}
 	})
 	return proxy.URL
+}
+
+// newHandler returns NewServer(d), failing t if it refuses d. A Deps without
+// Streams gets a hub on d.Client, closed at cleanup.
+func newHandler(t testing.TB, d Deps) http.Handler {
+	t.Helper()
+	if d.Streams == nil {
+		d.Streams = &stream.Hub{Client: d.Client}
+		t.Cleanup(d.Streams.Close)
+	}
+	h, err := NewServer(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.

@@ -6,26 +6,33 @@ import (
 	"strings"
 )
 
-// token returns the caller's bearer token stored by requireToken.
+// tokenKey is the context key of the caller's bearer token; only
+// requireToken sets it.
+type tokenKey struct{}
+
+// token returns the bearer token requireToken checked for the request whose
+// context ctx is, or "" on routes without that middleware.
 func token(ctx context.Context) string {
-	if ri := info(ctx); ri != nil {
-		return ri.token
-	}
-	return ""
+	tok, _ := ctx.Value(tokenKey{}).(string)
+	return tok
 }
 
 // maxTokenLen bounds a bearer token; real Codegen tokens are ~40 bytes.
 const maxTokenLen = 4096
 
 // requireToken answers 401, without calling upstream, unless the request
-// carries a well-formed bearer token, which it stores for token(). It runs
-// after requestID, whose request info it fills in. With
-// allowQuery the token may instead come in the access_token query parameter,
-// for browsers' EventSource, which cannot send headers; routes that allow it
-// must never log their URL.
+// carries a well-formed bearer token, which it stores for token(); two
+// Authorization headers are refused with 400, since either could be the one
+// meant. With allowQuery the token may instead come in the access_token query
+// parameter, for browsers' EventSource, which cannot send headers; routes
+// that allow it must never log their URL.
 func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n := len(r.Header.Values("Authorization")); n > 1 {
+				writeError(w, r, badRequest("%d Authorization headers: send exactly one", n))
+				return
+			}
 			tok, msg := bearerToken(r.Header.Get("Authorization"))
 			if msg == errNoToken && allowQuery {
 				if q := r.URL.Query().Get("access_token"); q != "" {
@@ -37,13 +44,7 @@ func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 				writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg})
 				return
 			}
-			ri := info(r.Context())
-			if ri == nil { // no requestID middleware in front: make the request's info here
-				ri = &requestInfo{}
-				r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
-			}
-			ri.token = tok
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 		})
 	}
 }

@@ -7,28 +7,14 @@ import (
 	"github.com/google/uuid"
 )
 
-type requestInfoKey struct{}
+// requestIDKey is the context key of the request id; only requestID sets it.
+type requestIDKey struct{}
 
-// requestInfo holds what the middleware learns about a request, in one
-// context value so that each request costs one context and one request copy
-// however many middleware add to it. The handler's goroutine owns it.
-type requestInfo struct {
-	id    string // set by requestID
-	token string // set by requireToken
-}
-
-// info returns the request's info, or nil outside the middleware.
-func info(ctx context.Context) *requestInfo {
-	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
-	return ri
-}
-
-// RequestID returns the request id stored by the requestID middleware, or "".
+// RequestID returns the id the requestID middleware gave the request whose
+// context ctx is, or "" outside that middleware.
 func RequestID(ctx context.Context) string {
-	if ri := info(ctx); ri != nil {
-		return ri.id
-	}
-	return ""
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // requestID gives every request an id: the caller's X-Request-ID when it is
@@ -41,7 +27,7 @@ func requestID(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header()["X-Request-Id"] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
 }
 

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -46,24 +47,31 @@ func (d Deps) apiVersion() string {
 	return d.Version
 }
 
-func (d Deps) mode() string {
-	if d.Config.Sandbox {
-		return "sandbox"
-	}
-	return "upstream"
-}
+// mode is d.Config.Mode(), for routes.go.
+func (d Deps) mode() string { return d.Config.Mode() }
 
-// NewServer returns the proxy's HTTP handler. Middleware runs in this order:
-// request id, access log, metrics, panic recovery, CORS, then per route the
+// NewServer returns the proxy's HTTP handler, or an error naming a required
+// dependency that d lacks: a wiring mistake, returned rather than panicked
+// on so that run reports it like any other start-up failure. Middleware runs
+// in this order: request id, observe (which reports every answer to the
+// access log and the metrics), panic recovery, CORS, then per route the
 // token check and the handler.
-func NewServer(d Deps) http.Handler {
+func NewServer(d Deps) (http.Handler, error) {
+	switch {
+	case d.Logger == nil:
+		return nil, errors.New("server: Deps.Logger is required")
+	case d.Client == nil:
+		return nil, errors.New("server: Deps.Client is required")
+	case d.Streams == nil:
+		return nil, errors.New("server: Deps.Streams is required")
+	}
 	if d.Metrics == nil {
 		d.Metrics = metrics.New(d.Version, d.mode())
 	}
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(d.Logger), observe(d.Metrics), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
+	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
 	addRoutes(r, d)
-	return r
+	return r, nil
 }
 
 // corsHandler lets browsers call the API: from the listed origins with

@@ -96,7 +96,7 @@ func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
 	if o.hub != nil {
 		o.hub(e.hub)
 	}
-	proxy := NewServer(Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: e.hub})
+	proxy := newHandler(t, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: e.hub})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxy.ServeHTTP(w, r)
 		if strings.HasSuffix(r.URL.Path, "/logs/stream") {

@@ -23,7 +23,7 @@ func TestReadyKeepsUpstreamDetailsInTheLog(t *testing.T) {
 	client := &codegen.Client{BaseURL: gone.URL + "/v1", Retries: -1}
 	hub := &stream.Hub{Client: client}
 	logs := &syncBuffer{}
-	proxy := httptest.NewServer(NewServer(Deps{Logger: newTestLogger(logs), Client: client, Streams: hub, Version: "test", Started: time.Now()}))
+	proxy := httptest.NewServer(newHandler(t, Deps{Logger: newTestLogger(logs), Client: client, Streams: hub, Version: "test", Started: time.Now()}))
 	t.Cleanup(func() { hub.Shutdown(); proxy.Close(); hub.Close() })
 
 	resp, err := http.Get(proxy.URL + "/ready")

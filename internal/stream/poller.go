@@ -85,7 +85,7 @@ func (p *poller) loop(ctx context.Context) {
 			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
 			p.log("stream poll failed; retrying", err)
 		}
-		if p.isDone() || !sleep(ctx, wait) {
+		if p.isDone() || !codegen.Sleep(ctx, wait) {
 			return
 		}
 	}
@@ -278,17 +278,5 @@ func isFatal(err error) bool {
 func (p *poller) log(msg string, err error) {
 	if p.hub.Logger != nil {
 		p.hub.Logger.Warn(msg, "org", p.org, "run", p.run, "error", err.Error())
-	}
-}
-
-// sleep waits d unless ctx ends first, and reports whether it waited.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
