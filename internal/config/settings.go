@@ -64,6 +64,8 @@ var settings = []setting{
 		}},
 	{"upstream-timeout", "DURATION", "UPSTREAM_TIMEOUT", "30s", "bound on one upstream call, retries included",
 		duration(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
+	{"upstream-pools", "N", "UPSTREAM_POOLS", "1024", "tokens whose upstream connections are kept (each token has its own); past it the least recently used token's are closed",
+		positive(func(c *Config) *int { return &c.UpstreamPools })},
 	{"shutdown-timeout", "DURATION", "SHUTDOWN_TIMEOUT", "10s", "wait for in-flight requests on SIGTERM",
 		duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"max-connections", "N", "MAX_CONNECTIONS", "auto", "most client connections open at once; past it the longest-idle one is closed (auto: a quarter of the open-file limit, at most 10000)",
