@@ -1,5 +1,6 @@
 // Package codegen is the client of the Codegen API. It is the only code that
-// knows the API's URLs and JSON, and it depends on the standard library only.
+// knows the API's URLs and JSON, and it depends on the standard library and
+// golang.org/x/sync only.
 package codegen
 
 import (
@@ -13,6 +14,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // DefaultBaseURL is the production API root, version included.
@@ -58,6 +61,16 @@ type Client struct {
 	// MaxResponseBytes bounds the body read from the API. If zero, 32 MiB.
 	MaxResponseBytes int64
 
+	// MaxInFlightBytes bounds the answer bytes that all calls hold at once
+	// while they read and check them: a call reserves its answer's
+	// Content-Length before reading it, or, for an answer of unknown length,
+	// its buffer as it grows. A call that does not fit fails with ErrBusy.
+	// The reservation ends when the call returns, or for a call made with a
+	// context from HoldAnswers, when the caller releases it. If zero,
+	// 256 MiB; a value below MaxResponseBytes is raised to it, so that one
+	// largest answer fits.
+	MaxInFlightBytes int64
+
 	// Retries is how many times a call is retried after a transient failure.
 	// GETs retry on connection failures and 502/503/504 answers; POSTs only
 	// when the connection could not be opened, so nothing reached the API.
@@ -72,8 +85,9 @@ type Client struct {
 	// long the attempt took. It must be safe for concurrent use.
 	Observe func(op string, status int, d time.Duration)
 
-	once  sync.Once
-	pools *pools // nil when Transport is set
+	once    sync.Once
+	pools   *pools              // nil when Transport is set
+	answers *semaphore.Weighted // the MaxInFlightBytes budget
 }
 
 // call describes one API operation.
@@ -143,9 +157,13 @@ func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (bod
 		c.observe(k.op, 0, start)
 		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
 	}
-	body, err = readBody(resp, c.maxResponseBytes())
+	body, held, err := c.readBody(resp)
+	defer func() { c.release(ctx, held, err == nil) }()
 	c.observe(k.op, resp.StatusCode, start)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrBusy):
+		return nil, false, fmt.Errorf("%s: %w", k.op, err)
+	case err != nil:
 		// A broken connection may heal; a body over the limit will not.
 		retry := idempotent && !errors.Is(err, errTooLarge)
 		return nil, retry, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"sync"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // tokenIdleConns is how many idle connections one token's Transport keeps
@@ -109,9 +111,10 @@ func (p *pools) len() int {
 	return p.lru.Len()
 }
 
-// setup builds the Client's pools on first use.
+// setup builds the Client's pools and answer budget on first use.
 func (c *Client) setup() {
 	c.once.Do(func() {
+		c.answers = semaphore.NewWeighted(c.maxInFlightBytes())
 		if c.Transport != nil {
 			return
 		}
