@@ -51,12 +51,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		baseURL = url
 	}
 	m := metrics.New(buildVersion(), cfg.Mode())
-	tr, viaProxy := upstreamTransport(getenv, cfg.UpstreamTimeout)
-	defer tr.CloseIdleConnections()
+	newPool, viaProxy := upstreamPools(getenv, cfg.UpstreamTimeout)
 	if viaProxy && !cfg.Sandbox {
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
-	client := &codegen.Client{BaseURL: baseURL, Transport: tr, Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
+	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
+		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
+	defer client.CloseIdleConnections()
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
 	defer streams.Close()

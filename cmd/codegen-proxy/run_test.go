@@ -329,10 +329,11 @@ func TestEgressProxyIsUsedWhenConfigured(t *testing.T) {
 	if got, _ := seen.Load().(string); resp.StatusCode != 200 || got != "http://api.codegen.invalid/v1/organizations/1/agent/run/5" {
 		t.Errorf("status %d; the egress proxy saw %q", resp.StatusCode, got)
 	}
-	if _, viaProxy := upstreamTransport(func(string) string { return "" }, time.Second); viaProxy {
+	if _, viaProxy := upstreamPools(func(string) string { return "" }, time.Second); viaProxy {
 		t.Error("an egress proxy was reported with none configured")
 	}
-	tr, viaProxy := upstreamTransport(func(k string) string { return map[string]string{"https_proxy": "http://p:3128"}[k] }, time.Second)
+	newPool, viaProxy := upstreamPools(func(k string) string { return map[string]string{"https_proxy": "http://p:3128"}[k] }, time.Second)
+	tr := newPool()
 	req, _ = http.NewRequest("GET", "https://api.codegen.com/v1/users/me", nil)
 	if u, err := tr.Proxy(req); !viaProxy || err != nil || u == nil || u.Host != "p:3128" {
 		t.Errorf("lower-case https_proxy: proxy %v, %v (reported: %v), want p:3128", u, err, viaProxy)

@@ -4,7 +4,8 @@
 // the API sent, unparsed: the code that needs a field reads it itself, as the
 // stream pollers (the run's status and logs) and the proxy's filters (status,
 // message_type, a filtered page's run) do, some with these types and some
-// with small structs of their own. It depends on the standard library only.
+// with small structs of their own. It depends on the standard library and
+// golang.org/x/sync only.
 package codegen
 
 import (
@@ -16,21 +17,30 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Client calls the Codegen API on behalf of callers whose token each method
 // takes explicitly; the Client holds no credentials of its own.
 //
 // BaseURL is required; every other field has a useful zero value. A Client is
-// safe for concurrent use once its fields are set; they must not change after.
+// safe for concurrent use once its fields are set; they must not change
+// after, and the Client must not be copied after its first call.
 type Client struct {
 	// BaseURL is the API root including its version and no trailing slash,
 	// such as https://api.codegen.com/v1.
 	BaseURL string
 
-	// Transport sends each request. If nil, one NewTransport shared by all
-	// Clients is used. The Client calls it directly, not through an
+	// Transport, if set, sends every request, whatever its token: one
+	// connection pool for all, for tests. If nil, each token's calls go
+	// through a Transport of their own (see NewPool and MaxPools), so that
+	// no connection carries two tokens' calls and no answer, however an
+	// upstream frames it, reaches another token's caller.
+	//
+	// The Client calls the RoundTripper directly, not through an
 	// http.Client, so redirects are never followed (a redirect would carry
 	// the caller's token elsewhere): a 3xx answer is an ErrBadResponse.
 	// The Client closes an answer's body without reading past
@@ -38,11 +48,30 @@ type Client struct {
 	// than drain it, as net/http's does.
 	Transport http.RoundTripper
 
+	// NewPool returns a new Transport for the calls of one token. If nil,
+	// NewTokenTransport.
+	NewPool func() *http.Transport
+
+	// MaxPools bounds the tokens whose connection pools the Client keeps;
+	// past it the least recently used pool is dropped, and its idle
+	// connections closed once no call uses it. If zero, 256.
+	MaxPools int
+
 	// Timeout bounds one call, retries included. If zero, 30 seconds.
 	Timeout time.Duration
 
 	// MaxResponseBytes bounds the body read from the API. If zero, 32 MiB.
 	MaxResponseBytes int64
+
+	// MaxInFlightBytes bounds the answer bytes that all calls hold at once
+	// while they read and check them: a call reserves its answer's
+	// Content-Length before reading it, or, for an answer of unknown length,
+	// its buffer as it grows. A call that does not fit fails with ErrBusy.
+	// The reservation ends when the call returns, or for a call made with a
+	// context from HoldAnswers, when the caller releases it. If zero,
+	// 256 MiB; a value below MaxResponseBytes is raised to it, so that one
+	// largest answer fits.
+	MaxInFlightBytes int64
 
 	// Retries is how many times a call is retried after a transient failure.
 	// GETs retry on connection failures and 502/503/504 answers; POSTs only
@@ -57,6 +86,10 @@ type Client struct {
 	// name, the status the API answered with (0 when none arrived) and how
 	// long the attempt took. It must be safe for concurrent use.
 	Observe func(op string, status int, d time.Duration)
+
+	once    sync.Once
+	pools   *pools              // nil when Transport is set
+	answers *semaphore.Weighted // the MaxInFlightBytes budget
 }
 
 // call describes one API operation.
@@ -74,8 +107,10 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
 	defer cancel()
+	rt, done := c.transportFor(k.token)
+	defer done()
 	for attempt := 0; ; attempt++ {
-		body, retry, err := c.attempt(ctx, k)
+		body, retry, err := c.attempt(ctx, rt, k)
 		if err == nil {
 			return body, nil
 		}
@@ -106,14 +141,14 @@ func (c *Client) contextError(parent, ctx context.Context, op string) error {
 
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
-func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, err error) {
+func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (body []byte, retry bool, err error) {
 	stale := new(staleCheck)
 	req, err := c.newRequest(stale.withTrace(ctx), k)
 	if err != nil {
 		return nil, false, err
 	}
 	start := time.Now()
-	resp, err := c.transport().RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		c.observe(k.op, 0, start)
 		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
@@ -124,9 +159,13 @@ func (c *Client) attempt(ctx context.Context, k call) (body []byte, retry bool, 
 		c.observe(k.op, 0, start)
 		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
 	}
-	body, err = readBody(resp, c.maxResponseBytes())
+	body, held, err := c.readBody(resp)
+	defer func() { c.release(ctx, held, err == nil) }()
 	c.observe(k.op, resp.StatusCode, start)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrBusy):
+		return nil, false, fmt.Errorf("%s: %w", k.op, err)
+	case err != nil:
 		// A broken connection may heal; a body over the limit will not.
 		retry := idempotent && !errors.Is(err, errTooLarge)
 		return nil, retry, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
@@ -174,39 +213,6 @@ func (c *Client) observe(op string, status int, start time.Time) {
 	if c.Observe != nil {
 		c.Observe(op, status, time.Since(start))
 	}
-}
-
-// errTooLarge is wrapped by readBody when a body is over the limit.
-var errTooLarge = errors.New("body over the size limit")
-
-// readBody reads resp's body, refusing more than max bytes. A body of known
-// length is read into one buffer of that size (and a byte more, which only
-// a body longer than it says would fill).
-func readBody(resp *http.Response, max int64) ([]byte, error) {
-	size := resp.ContentLength
-	if size > max {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, size, max)
-	}
-	if size >= 0 {
-		buf := make([]byte, size+1)
-		n, err := io.ReadFull(resp.Body, buf)
-		switch {
-		case int64(n) == size && (err == io.ErrUnexpectedEOF || err == io.EOF):
-			return buf[:n], nil
-		case err == nil:
-			return nil, fmt.Errorf("body longer than its Content-Length of %d bytes", size)
-		}
-		return nil, err
-	}
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > max {
-		return nil, fmt.Errorf("%w of %d bytes", errTooLarge, max)
-	}
-	return buf.Bytes(), nil
 }
 
 // retryableTransport reports whether a request that failed with err before
@@ -281,14 +287,3 @@ var (
 	jsonValue = []string{"application/json"}
 	userAgent = []string{"codegen-proxy"}
 )
-
-func (c *Client) transport() http.RoundTripper {
-	if c.Transport != nil {
-		return c.Transport
-	}
-	return defaultTransport
-}
-
-// defaultTransport is shared by every Client without a Transport so that
-// they share one connection pool.
-var defaultTransport = NewTransport()

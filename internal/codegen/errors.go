@@ -21,6 +21,11 @@ var ErrBadResponse = errors.New("codegen: bad upstream response")
 // connection was refused, reset or closed before a response.
 var ErrUnreachable = errors.New("codegen: upstream unreachable")
 
+// ErrBusy is returned, wrapped, when the answers that calls are reading
+// already fill the Client's MaxInFlightBytes: the call's answer was not
+// read, and a later call may succeed.
+var ErrBusy = errors.New("codegen: too many answer bytes in flight")
+
 // Error is an answer from the API with a status of 400 or more.
 type Error struct {
 	// Op names the operation, such as "get_run".

@@ -3,6 +3,7 @@ package codegen
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +25,13 @@ const (
 	orgSurplus    = 3 // the answer, then a whole second answer past its Content-Length
 	orgHuge       = 4 // a Content-Length of 200 MiB, then as much of it as the peer takes
 	orgEndless    = 5 // a chunked body that goes on for 200 MiB
+	orgLate       = 6 // the answer, then lateDelay later a whole second answer, in a TCP segment of its own
 )
+
+// lateDelay is how long after its answer an orgLate request's surplus
+// answer is sent: time enough for the caller to have its answer and for the
+// next request on the connection to have been sent.
+const lateDelay = 20 * time.Millisecond
 
 // hugeSize is the body an oversized answer declares or streams.
 const hugeSize = 200 << 20
@@ -114,8 +121,13 @@ func (u *hostileUpstream) answer(c net.Conn, org, id int64, auth string) bool {
 	case orgEarlyHints:
 		return u.write(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+response(body))
 	case orgSurplus:
-		stale := fmt.Sprintf(`{"id":%d,"auth":%q,"surplus":true}`, id, auth)
-		return u.write(c, response(body)+response(stale))
+		return u.write(c, response(body)+response(surplus(id, auth)))
+	case orgLate:
+		if !u.write(c, response(body)) {
+			return false
+		}
+		time.Sleep(lateDelay) // the server's own pace, not a test's wait
+		return u.write(c, response(surplus(id, auth)))
 	case orgHuge:
 		u.huge <- u.stream(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(hugeSize)+"\r\n\r\n", false)
 		return false
@@ -124,6 +136,11 @@ func (u *hostileUpstream) answer(c net.Conn, org, id int64, auth string) bool {
 		return false
 	}
 	return u.write(c, response(body))
+}
+
+// surplus is the extra answer that orgSurplus and orgLate send.
+func surplus(id int64, auth string) string {
+	return fmt.Sprintf(`{"id":%d,"auth":%q,"surplus":true}`, id, auth)
 }
 
 // response frames body as a 200 answer with a Content-Length.
@@ -168,53 +185,99 @@ func want(id int64, token string) string {
 	return fmt.Sprintf(`{"id":%d,"auth":"Bearer %s"}`, id, token)
 }
 
-// hostileClient returns a Client of u with a Transport of its own.
+// hostileClient returns a Client of u with per-token pools of its own.
 func hostileClient(t *testing.T, u *hostileUpstream) *Client {
-	tr := NewTransport()
-	t.Cleanup(tr.CloseIdleConnections)
-	return &Client{BaseURL: u.baseURL(), Transport: tr, MaxResponseBytes: 1 << 20, Timeout: 10 * time.Second}
+	c := &Client{BaseURL: u.baseURL(), MaxResponseBytes: 1 << 20, Timeout: 10 * time.Second}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
 }
 
-var hostileModes = []int64{orgPlain, orgEarlyHints, orgSurplus, orgPlain, orgSurplus, orgEarlyHints}
+// crossing calls c on behalf of a few tokens and checks every answer.
+type crossing struct {
+	c     *Client
+	next  atomic.Int64 // the last run id asked for
+	stale atomic.Int64 // answers of an earlier call of the same token
+}
 
-// TestHostileUpstreamNeverCrossesAnswers sends calls with different tokens
-// to an upstream that sends 103 Early Hints before its answers and whole
-// extra answers past their Content-Length, one after another and then many
-// at once, and checks that every caller gets its own answer and never
-// another request's.
+// call asks for a new run of token in mode org and checks the answer: it
+// must carry token, whatever the mode; and unless tolerateStale, it must be
+// the answer to this very call.
+func (x *crossing) call(token string, org int64, tolerateStale bool) error {
+	id := x.next.Add(1)
+	got, err := x.c.GetRun(context.Background(), token, org, id)
+	if err != nil {
+		return fmt.Errorf("run %d (mode %d) of %s: %w", id, org, token, err)
+	}
+	var a struct {
+		ID      int64  `json:"id"`
+		Auth    string `json:"auth"`
+		Surplus bool   `json:"surplus"`
+	}
+	if err := json.Unmarshal(got, &a); err != nil {
+		return fmt.Errorf("run %d of %s: %s: %w", id, token, got, err)
+	}
+	switch {
+	case a.Auth != "Bearer "+token:
+		return fmt.Errorf("run %d (mode %d) of %s got %s: ANOTHER TOKEN'S ANSWER", id, org, token, got)
+	case a.ID != id || a.Surplus:
+		if !tolerateStale {
+			return fmt.Errorf("run %d (mode %d) of %s got %s: an earlier call's answer", id, org, token, got)
+		}
+		x.stale.Add(1)
+	}
+	return nil
+}
+
+// TestHostileUpstreamNeverCrossesAnswers calls an upstream that sends
+// 103 Early Hints before its answers, whole extra answers past their
+// Content-Length in the same write, and (for the "late" tokens) an extra
+// answer 20 ms after the real one, by which time the next request on the
+// connection has been sent. No caller may ever get an answer carrying
+// another token.
+//
+// The "exact" tokens never meet a late surplus: each of their callers must
+// get the answer to its own call, as staleCheck refuses surplus bytes that
+// were buffered before a request. A late surplus cannot be told from an
+// answer (HTTP/1.1 does not say which request an answer belongs to), so a
+// late token's call may get the answer of the same token's previous call;
+// that is tolerated and counted. Another token's calls never see it, as
+// each token has connections of its own.
+//
+// The calls alternate between an exact token and a late one, so that with
+// one pool shared by all tokens every late surplus would be read by the
+// next, exact-token call: the check fails at the first pair.
 func TestHostileUpstreamNeverCrossesAnswers(t *testing.T) {
 	t.Parallel()
 	u := startHostile(t)
-	c := hostileClient(t, u)
-	modes := hostileModes
-	var next atomic.Int64
-	call := func(g int) error {
-		id := next.Add(1)
-		token := fmt.Sprintf("tok-%d-%d", g, id)
-		got, err := c.GetRun(context.Background(), token, modes[id%int64(len(modes))], id)
-		if err != nil {
-			return fmt.Errorf("run %d (mode %d): %w", id, modes[id%int64(len(modes))], err)
-		}
-		if string(got) != want(id, token) {
-			return fmt.Errorf("run %d with %s got %s: another request's answer", id, token, got)
-		}
-		return nil
-	}
+	x := &crossing{c: hostileClient(t, u)}
+	exactModes := []int64{orgPlain, orgEarlyHints, orgSurplus, orgSurplus, orgEarlyHints}
 	failed := 0
-	for range 60 {
-		if err := call(0); err != nil {
-			t.Errorf("sequential: %v", err)
-			if failed++; failed == 5 {
-				t.FailNow()
-			}
+	fail := func(format string, args ...any) {
+		t.Errorf(format, args...)
+		if failed++; failed == 5 {
+			t.FailNow()
+		}
+	}
+	for i := range 40 {
+		if err := x.call(fmt.Sprintf("exact-%d", i%3), exactModes[i%len(exactModes)], false); err != nil {
+			fail("sequential: %v", err)
+		}
+		if err := x.call(fmt.Sprintf("late-%d", i%3), orgLate, true); err != nil {
+			fail("sequential: %v", err)
 		}
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 16*40)
-	for g := 1; g <= 16; g++ {
+	errs := make(chan error, 16*60)
+	for g := range 16 {
 		wg.Go(func() {
-			for range 40 {
-				if err := call(g); err != nil {
+			for i := range 60 {
+				var err error
+				if g%4 != 0 { // many calls of one token, to hand connections over between them
+					err = x.call("exact-0", exactModes[(g+i)%len(exactModes)], false)
+				} else {
+					err = x.call(fmt.Sprintf("late-%d", g%3), []int64{orgLate, orgPlain}[i%2], true)
+				}
+				if err != nil {
 					errs <- err
 				}
 			}
@@ -223,8 +286,9 @@ func TestHostileUpstreamNeverCrossesAnswers(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Errorf("concurrent: %v", err)
+		fail("concurrent: %v", err)
 	}
+	t.Logf("%d late-token calls got the same token's earlier answer", x.stale.Load())
 }
 
 // TestOversizedAnswersCloseTheirConnection checks that an answer over

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// NewTransport returns the net/http Transport a Client uses when its
-// Transport is nil, tuned for a proxy that sends many callers' requests to
-// one API:
+// NewTransport returns a net/http Transport tuned for a proxy that sends
+// many requests to one API; NewTokenTransport, which a Client uses for each
+// token's calls, is this with fewer idle connections:
 //   - HTTP/2 to https upstreams that offer it (ForceAttemptHTTP2, since the
 //     dialer is custom), HTTP/1.1 otherwise;
 //   - the HTTP proxy the process environment names (HTTPS_PROXY,
@@ -30,7 +30,7 @@ import (
 // HTTP/1.1 answer whose bytes arrived before its request was sent (see
 // staleCheck); keep DialContext wrapping them if you replace it.
 //
-// Each call returns a new Transport with its own connection pool; share one.
+// Each call returns a new Transport with its own connection pool.
 func NewTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -69,15 +69,23 @@ func (c *countingConn) Read(p []byte) (int, error) {
 }
 
 // staleCheck notices an HTTP/1.1 answer whose first byte was received
-// before its request was sent. net/http's Transport puts a connection back
-// in its pool as soon as an answer's body has been read, and only then
-// looks for bytes past it; a request that takes the connection in between
-// gets those bytes as its answer. An upstream that sends a whole second
-// answer past a Content-Length would thus answer one caller with another
-// caller's data. A connection is handed to a request (GotConn) before the
+// before its request was sent, and refuses it. net/http's Transport puts a
+// connection back in its pool as soon as an answer's body has been read, and
+// only then looks for bytes past it; a request that takes the connection in
+// between gets those bytes as its answer, so an upstream that sends a whole
+// second answer past a Content-Length answers the next call with an earlier
+// call's data. A connection is handed to a request (GotConn) before the
 // request is written, so a real answer needs at least one read after it;
 // when there was none, the answer was already buffered: staleCheck marks it
 // stale and closes the connection, so no one else reads what follows.
+//
+// It catches only surplus bytes that arrived before the next request took
+// the connection. A surplus answer that arrives later, in a TCP segment of
+// its own, looks to the next request like its answer: HTTP/1.1 cannot tell
+// which answer belongs to which request. What keeps such an answer from
+// reaching another token's caller is that each token has connections of its
+// own (see Client.Transport); it can still answer a later call of the same
+// token with an earlier one's data.
 //
 // The zero value is ready; one staleCheck serves one call, and its hooks
 // may run on the Transport's goroutines.

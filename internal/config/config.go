@@ -41,6 +41,14 @@ type Config struct {
 	// UpstreamTimeout bounds one upstream call, retries included
 	// (UPSTREAM_TIMEOUT).
 	UpstreamTimeout time.Duration
+	// UpstreamPools bounds the tokens whose upstream connection pools are
+	// kept (UPSTREAM_POOLS): each token has connections of its own, and
+	// past the bound the least recently used pool is dropped.
+	UpstreamPools int
+	// MaxInflightAnswerBytes bounds the upstream answer bytes being read by
+	// all calls at once (MAX_INFLIGHT_ANSWER_BYTES); it is at least 32 MiB,
+	// the largest answer read.
+	MaxInflightAnswerBytes int64
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM
 	// (SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration

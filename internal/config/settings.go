@@ -64,6 +64,17 @@ var settings = []setting{
 		}},
 	{"upstream-timeout", "DURATION", "UPSTREAM_TIMEOUT", "30s", "bound on one upstream call, retries included",
 		duration(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
+	{"upstream-pools", "N", "UPSTREAM_POOLS", "256", "tokens whose upstream connections are kept (each token has its own); past it the least recently used token's are closed",
+		positive(func(c *Config) *int { return &c.UpstreamPools })},
+	{"max-inflight-answer-bytes", "N", "MAX_INFLIGHT_ANSWER_BYTES", "268435456", "upstream answer bytes all calls may be reading at once, at least 33554432 (503 server_busy above it)",
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 32<<20 {
+				return errors.New("want an integer of at least 33554432")
+			}
+			c.MaxInflightAnswerBytes = n
+			return nil
+		}},
 	{"shutdown-timeout", "DURATION", "SHUTDOWN_TIMEOUT", "10s", "wait for in-flight requests on SIGTERM",
 		duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"max-connections", "N", "MAX_CONNECTIONS", "auto", "most client connections open at once; past it the longest-idle one is closed (auto: a quarter of the open-file limit, at most 10000)",

@@ -75,6 +75,8 @@ func asError(err error) (e *Error, ok bool) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down: reconnect", RetryAfter: "1"}, true
 	case errors.Is(err, context.Canceled):
 		return nil, false
+	case errors.Is(err, codegen.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "server_busy", Message: "the server is busy reading other answers: retry shortly", RetryAfter: "1", Cause: err}, true
 	case errors.As(err, &apiErr):
 		if code, pass := upstreamCodes[apiErr.StatusCode]; pass {
 			return &Error{Status: apiErr.StatusCode, Code: code, Message: apiErr.Message, Cause: err, RetryAfter: apiErr.RetryAfter}, true
