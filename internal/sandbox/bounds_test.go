@@ -85,3 +85,23 @@ func TestResumePromptsCountTowardTheRunBound(t *testing.T) {
 		t.Errorf("third resume past the bound: %d %+v, want 422 at body.prompt", resp.StatusCode, refused)
 	}
 }
+
+// TestResumesWithEmptyPromptsAreBounded: each resume costs its run a little
+// memory besides its prompt (the episode that computes its logs, the pull
+// request it opens), counted as resumeBytes, so even resumes with empty
+// prompts cannot grow a run without bound.
+func TestResumesWithEmptyPromptsAreBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{MaxRunBytes: 8 * resumeBytes})
+	body := `{"agent_run_id":12345,"prompt":""}`
+	for i := range 8 {
+		if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, nil); resp.StatusCode != 200 {
+			t.Fatalf("resume %d: status %d, want 200", i, resp.StatusCode)
+		}
+	}
+	var refused codegen.ValidationErrorBody
+	if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, &refused); resp.StatusCode != 422 ||
+		len(refused.Detail) != 1 || fmt.Sprint(refused.Detail[0].Loc) != "[body prompt]" {
+		t.Errorf("ninth resume past the bound: %d %+v, want 422 at body.prompt", resp.StatusCode, refused)
+	}
+}

@@ -20,14 +20,14 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 		full bool
 	)
 	if !s.withRun(w, org, in.AgentRunID, func(r *run) {
-		if full = r.bytes+len(in.Prompt) > s.opts.MaxRunBytes; full {
+		kept := len(in.Prompt) + resumeBytes // the prompt is kept for the USER_MESSAGE entry
+		if full = r.bytes+kept > s.opts.MaxRunBytes; full {
 			return
 		}
-		r.bytes += len(in.Prompt) // kept as the USER_MESSAGE log
-		s.bytes += len(in.Prompt)
+		r.bytes += kept
+		s.bytes += kept
 		now := s.opts.Now()
-		r.every = s.opts.Step // seed runs were spaced a minute apart
-		r.schedule(resumed(in.Prompt), now)
+		r.begin(resumed(in.Prompt, now, s.opts.Step)) // at the sandbox's step: seed runs' were a minute
 		r.advance(now)
 		snap = r.snapshot()
 		s.evictLocked()
@@ -53,20 +53,21 @@ func (s *Sandbox) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		snap codegen.AgentRun
-		logs []codegen.AgentRunLog
+		snap  codegen.AgentRun
+		total int
+		page  = []codegen.AgentRunLog{}
 	)
-	if !s.withRun(w, org, id, func(r *run) { snap, logs = r.snapshot(), r.logs[:len(r.logs):len(r.logs)] }) {
-		return
-	}
-	total := len(logs)
-	page := []codegen.AgentRunLog{}
-	for i := skip; i < skip+limit && i < total; i++ {
-		pos := i
-		if reverse {
-			pos = total - 1 - i
+	if !s.withRun(w, org, id, func(r *run) {
+		snap, total = r.snapshot(), r.logCount()
+		for i := skip; i < skip+limit && i < total; i++ {
+			pos := i
+			if reverse {
+				pos = total - 1 - i
+			}
+			page = append(page, r.log(pos))
 		}
-		page = append(page, logs[pos])
+	}) {
+		return
 	}
 	writeJSON(w, http.StatusOK, codegen.AgentRunWithLogs{
 		ID: snap.ID, OrganizationID: snap.OrganizationID, Status: snap.Status, CreatedAt: snap.CreatedAt,

@@ -5,7 +5,9 @@
 // rate limits of the real API's OpenAPI document. Runs progress on their own:
 // a run is a script of steps applied lazily against the clock whenever it is
 // read, so the sandbox starts no goroutines and a test that owns the clock
-// controls exactly what has happened.
+// controls exactly what has happened. A run's log entries are computed from
+// its script when they are read, never stored, so a run's memory does not
+// grow with its logs.
 package sandbox
 
 import (
@@ -30,7 +32,8 @@ type Options struct {
 	// forgotten (seed runs stay). If zero, 1000.
 	MaxRuns int
 	// MaxRunBytes bounds what one run keeps of its callers' input: its
-	// metadata as sent plus the prompts of its resumes. A create or resume
+	// metadata as sent plus, for each resume, its prompt and 512 bytes of
+	// bookkeeping (what a resume adds to the run). A create or resume
 	// past it is refused with 422, so that one caller cannot make the run
 	// list, which every caller shares, too large to serve. If zero, 64 KiB.
 	MaxRunBytes int

@@ -53,9 +53,8 @@ func (s *Sandbox) seed() {
 				Metadata: map[string]any{"source": "sandbox-seed"},
 			},
 			userID: sr.user,
-			every:  time.Minute,
 		}
-		r.schedule(plan(scenario{outcome: sr.outcome, logs: 12}, sr.prompt), created.Add(time.Minute))
+		r.begin(plan(scenario{outcome: sr.outcome, logs: 12}, sr.prompt, created.Add(time.Minute), time.Minute))
 		r.advance(created.Add(time.Hour))
 		s.runs[sr.id] = r
 	}
