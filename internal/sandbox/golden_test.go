@@ -101,6 +101,16 @@ func TestLogsAndListsMatchTheGoldenAnswers(t *testing.T) {
 		rc.record("GET", "/v1/organizations/324/agent/runs", "")
 	}
 
+	var meta struct{ ID int64 }
+	status, b := f.raw("POST", "/v1/organizations/323/agent/run",
+		`{"prompt":"Metadata","metadata":{"z":1, "a":{"<b>":"x&y","n":[1.5,1e20,-0,null,true,{}]},"u":"\u00e9\u2028\ud83d\ude00\n\t\u0001","e":[]}}`)
+	if err := json.Unmarshal(b, &meta); status != 200 || err != nil {
+		t.Fatalf("create with metadata: %d %s", status, b)
+	}
+	rc.answers = append(rc.answers, "create with metadata -> "+string(b))
+	rc.record("GET", fmt.Sprintf("/v1/organizations/323/agent/run/%d", meta.ID), "")
+	rc.record("GET", fmt.Sprintf("/v1/alpha/organizations/323/agent/run/%d/logs?limit=1", meta.ID), "")
+
 	big := createRun("Golden run with the most logs sandbox:logs=5000 sandbox:step=10ms")
 	rc.logPages(big, 0)
 	for _, d := range []time.Duration{10 * time.Millisecond, 15 * time.Millisecond, 20 * time.Millisecond, time.Second} {
