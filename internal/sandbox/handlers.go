@@ -77,7 +77,7 @@ func (s *Sandbox) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // create stores a new run acting out sc and returns it as first shown.
-func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRun {
+func (s *Sandbox) create(org int64, in createInput, sc scenario) runJSON {
 	now := s.opts.Now()
 	every := s.opts.Step
 	if sc.step > 0 {
@@ -90,10 +90,11 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRu
 	r := &run{
 		AgentRun: codegen.AgentRun{
 			ID: id, OrganizationID: org, Status: ptr("PENDING"), CreatedAt: ptr(timestamp(now)),
-			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"), Metadata: in.Metadata,
+			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"),
 		},
 		userID: sandboxUser.ID,
-		bytes:  in.MetaBytes,
+		meta:   in.MetaJSON,
+		bytes:  len(in.MetaJSON),
 	}
 	r.begin(plan(sc, in.Prompt, now.Add(every), every))
 	s.runs[id] = r
@@ -136,7 +137,7 @@ func (s *Sandbox) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	var snap codegen.AgentRun
+	var snap runJSON
 	if s.withRun(w, org, id, func(r *run) { snap = r.snapshot() }) {
 		writeJSON(w, http.StatusOK, snap)
 	}
@@ -168,7 +169,7 @@ func (s *Sandbox) handleListRuns(w http.ResponseWriter, r *http.Request) {
 // filtered by user and source type when they are set. It sorts pointers and
 // brings only the page's runs up to now, so its cost does not depend on how
 // many logs the runs have.
-func (s *Sandbox) list(org, user int64, source string, skip, limit int) codegen.Page[codegen.AgentRun] {
+func (s *Sandbox) list(org, user int64, source string, skip, limit int) codegen.Page[runJSON] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []*run
@@ -184,7 +185,7 @@ func (s *Sandbox) list(org, user int64, source string, skip, limit int) codegen.
 		return int(b.ID - a.ID)
 	})
 	page := paginate(all, skip, limit)
-	out := codegen.Page[codegen.AgentRun]{Items: make([]codegen.AgentRun, len(page.Items)),
+	out := codegen.Page[runJSON]{Items: make([]runJSON, len(page.Items)),
 		Total: page.Total, Page: page.Page, Size: page.Size, Pages: page.Pages}
 	now := s.opts.Now()
 	for i, r := range page.Items {

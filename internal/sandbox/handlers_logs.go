@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -16,7 +17,7 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		snap codegen.AgentRun
+		snap runJSON
 		full bool
 	)
 	if !s.withRun(w, org, in.AgentRunID, func(r *run) {
@@ -53,7 +54,7 @@ func (s *Sandbox) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		snap  codegen.AgentRun
+		snap  runJSON
 		total int
 		page  = []codegen.AgentRunLog{}
 	)
@@ -69,9 +70,27 @@ func (s *Sandbox) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	writeJSON(w, http.StatusOK, codegen.AgentRunWithLogs{
+	writeJSON(w, http.StatusOK, logsJSON{
 		ID: snap.ID, OrganizationID: snap.OrganizationID, Status: snap.Status, CreatedAt: snap.CreatedAt,
 		WebURL: snap.WebURL, Result: snap.Result, Metadata: snap.Metadata, Logs: page,
-		TotalLogs: ptr(total), Page: ptr(skip/limit + 1), Size: ptr(limit), Pages: ptr((total + limit - 1) / limit),
+		TotalLogs: total, Page: skip/limit + 1, Size: limit, Pages: (total + limit - 1) / limit,
 	})
+}
+
+// logsJSON is codegen.AgentRunWithLogs, fields in the same order, with the
+// run's metadata as kept: JSON, not decoded values (see keepJSON).
+// TestLogsJSONIsAgentRunWithLogs keeps the two alike.
+type logsJSON struct {
+	ID             int64                 `json:"id"`
+	OrganizationID int64                 `json:"organization_id"`
+	Status         *string               `json:"status"`
+	CreatedAt      *string               `json:"created_at"`
+	WebURL         *string               `json:"web_url"`
+	Result         *string               `json:"result"`
+	Metadata       json.RawMessage       `json:"metadata"`
+	Logs           []codegen.AgentRunLog `json:"logs"`
+	TotalLogs      int                   `json:"total_logs"`
+	Page           int                   `json:"page"`
+	Size           int                   `json:"size"`
+	Pages          int                   `json:"pages"`
 }

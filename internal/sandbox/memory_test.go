@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,5 +67,59 @@ func TestRunsWithTheMostLogsKeepLittleMemory(t *testing.T) {
 	t.Logf("heap grew by %d bytes for %d runs of %d logs (%d bytes a run)", grown, runs, maxLogsPerRun, grown/runs)
 	if grown > bound {
 		t.Errorf("heap grew by %d bytes for %d runs, want at most %d", grown, runs, bound)
+	}
+}
+
+// TestMetadataIsKeptAsJSON: runs kept their metadata decoded, which takes
+// many times the memory of its JSON: 1000 creates of 64 KiB of [[],[],...],
+// within every bound on what callers send, took the sandbox to 1.5 GB RSS.
+// Runs now keep it as compact JSON. For 64 such runs (4.2 MB of JSON) the
+// heap grew by 4.2 MB, measured, against 58 MB with decoded metadata; the
+// bound, 24 MiB, is far from both.
+func TestMetadataIsKeptAsJSON(t *testing.T) {
+	const runs, workers, bound = 64, 8, 24 << 20
+	f := newFixture(t, Options{})
+	body := `{"prompt":"x","metadata":{"a":[` + strings.Repeat("[],", (64<<10-12)/3-1) + `[]]}}`
+	before := heapAfterGC()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < runs; i += workers {
+				f.create(body)
+			}
+		}()
+	}
+	wg.Wait()
+	var list codegen.Page[codegen.AgentRun]
+	f.do("GET", "/v1/organizations/323/agent/runs?limit=1", "sandbox", "", &list)
+	if a, ok := list.Items[0].Metadata["a"].([]any); list.Total != runs+6 || !ok || len(a) != (64<<10-12)/3 {
+		t.Fatalf("%d runs, newest with metadata of %d entries, want %d runs with it whole", list.Total, len(a), runs+6)
+	}
+	grown := int64(heapAfterGC()) - int64(before)
+	t.Logf("heap grew by %d bytes for %d runs with %d bytes of metadata", grown, runs, 64<<10)
+	if grown > bound {
+		t.Errorf("heap grew by %d bytes for %d runs, want at most %d", grown, runs, bound)
+	}
+}
+
+// TestLogsJSONIsAgentRunWithLogs: the logs answer, written from logsJSON,
+// has codegen.AgentRunWithLogs's fields in its order, and runJSON's
+// metadata is AgentRun's last field, so that answers keep the API's shape.
+func TestLogsJSONIsAgentRunWithLogs(t *testing.T) {
+	t.Parallel()
+	names := func(v any) []string {
+		var out []string
+		for f := range reflect.TypeOf(v).Fields() {
+			out = append(out, strings.Split(f.Tag.Get("json"), ",")[0])
+		}
+		return out
+	}
+	if got, want := names(logsJSON{}), names(codegen.AgentRunWithLogs{}); !slices.Equal(got, want) {
+		t.Errorf("logsJSON fields %v, want %v", got, want)
+	}
+	if run := names(codegen.AgentRun{}); run[len(run)-1] != "metadata" {
+		t.Errorf("AgentRun fields %v: runJSON needs metadata last", run)
 	}
 }

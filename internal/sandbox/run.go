@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 	"time"
@@ -27,8 +28,9 @@ const resumeBytes = 512
 type run struct {
 	codegen.AgentRun
 	userID int64
-	eps    []episode // its plan, then each resume; only the last has steps to come
-	bytes  int       // callers' input kept (metadata as sent, resume prompts) plus resumeBytes per resume
+	meta   json.RawMessage // its metadata, as compact JSON; AgentRun.Metadata stays nil
+	eps    []episode       // its plan, then each resume; only the last has steps to come
+	bytes  int             // callers' input kept (metadata, resume prompts) plus resumeBytes per resume
 }
 
 // begin starts episode e at the end of the run's logs: the steps still to
@@ -84,12 +86,20 @@ func (r *run) log(pos int) codegen.AgentRunLog {
 	return l
 }
 
+// runJSON is a run as the API shows it, its metadata as JSON. Metadata
+// shadows AgentRun's and, like it, comes last, so the answer is what
+// AgentRun with decoded metadata gives.
+type runJSON struct {
+	codegen.AgentRun
+	Metadata json.RawMessage `json:"metadata"`
+}
+
 // snapshot returns the run as the API shows it. The copy shares pull
 // requests and metadata, which are never changed after they are published.
-func (r *run) snapshot() codegen.AgentRun {
+func (r *run) snapshot() runJSON {
 	a := r.AgentRun
 	a.GithubPullRequests = r.GithubPullRequests[:len(r.GithubPullRequests):len(r.GithubPullRequests)]
-	return a
+	return runJSON{AgentRun: a, Metadata: r.meta}
 }
 
 // pullRequest makes the n-th pull request of run id, with clearly fake URLs.
