@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,7 +19,7 @@ type fields map[string]json.RawMessage
 // decodeObject reads r's body as a JSON object, recording a validation error
 // when it is not one.
 func decodeObject(r *http.Request, v *validation) fields {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := readBody(r)
 	if err != nil {
 		v.add("There was an error parsing the body", "json_invalid", "body")
 		return nil
@@ -39,6 +40,18 @@ func decodeObject(r *http.Request, v *validation) fields {
 		v.add("Input should be a valid dictionary or object to extract fields from", "model_attributes_type", "body")
 	}
 	return f
+}
+
+// readBody reads r's body, at most maxBody bytes, into a buffer of its
+// declared size when it has one, so that the body is held once rather than
+// in a buffer that grows by doubling.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= maxBody {
+		body := make([]byte, n)
+		_, err := io.ReadFull(r.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxBody))
 }
 
 // present reports whether name was given with a non-null value.
@@ -82,8 +95,9 @@ const (
 type createInput struct {
 	Prompt    string
 	Images    []string
-	Metadata  map[string]any
-	MetaBytes int // the size of metadata as sent
+	Metadata  map[string]any  // for the scenario; not kept
+	MetaJSON  json.RawMessage // metadata as a run keeps it (see keepJSON)
+	MetaBytes int             // the size of metadata as sent
 	RepoID    *int64
 	Model     *string
 	AgentType *string
@@ -103,6 +117,9 @@ func decodeCreate(r *http.Request, v *validation, maxMeta int) createInput {
 		v.add(tooLarge("Metadata", maxMeta), "value_error", "body", "metadata")
 	} else {
 		f.decode(v, "metadata", false, &in.Metadata, msgDict, "dict_type")
+		if in.Metadata != nil {
+			in.MetaJSON = keepJSON(in.Metadata)
+		}
 	}
 	f.decode(v, "repo_id", false, &in.RepoID, msgInt, "int_type")
 	f.decode(v, "model", false, &in.Model, msgString, "string_type")
@@ -111,6 +128,19 @@ func decodeCreate(r *http.Request, v *validation, maxMeta int) createInput {
 		v.add("Input should be 'codegen' or 'claude_code'", "literal_error", "body", "agent_type")
 	}
 	return in
+}
+
+// keepJSON encodes a decoded JSON value v as compact JSON without HTML
+// escapes, the form runs keep metadata in: decoded values take many times
+// the memory of their JSON (64 KiB of [[],[],...] took 1.5 MB). Written as a
+// json.RawMessage it gets its HTML escapes back, so answers are the bytes
+// that encoding v itself gives.
+func keepJSON(v any) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) //nolint:errcheck // a value decoded from JSON always encodes
+	return bytes.Clone(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }
 
 // resumeInput is a decoded ResumeAgentRunInput.

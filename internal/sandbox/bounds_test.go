@@ -3,8 +3,11 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -84,4 +87,77 @@ func TestResumePromptsCountTowardTheRunBound(t *testing.T) {
 		len(refused.Detail) != 1 || fmt.Sprint(refused.Detail[0].Loc) != "[body prompt]" {
 		t.Errorf("third resume past the bound: %d %+v, want 422 at body.prompt", resp.StatusCode, refused)
 	}
+}
+
+// TestResumesWithEmptyPromptsAreBounded: each resume costs its run a little
+// memory besides its prompt (the episode that computes its logs, the pull
+// request it opens), counted as resumeBytes, so even resumes with empty
+// prompts cannot grow a run without bound.
+func TestResumesWithEmptyPromptsAreBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{MaxRunBytes: 8 * resumeBytes})
+	body := `{"agent_run_id":12345,"prompt":""}`
+	for i := range 8 {
+		if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, nil); resp.StatusCode != 200 {
+			t.Fatalf("resume %d: status %d, want 200", i, resp.StatusCode)
+		}
+	}
+	var refused codegen.ValidationErrorBody
+	if resp := f.do("POST", "/v1/organizations/323/agent/run/resume", "sandbox", body, &refused); resp.StatusCode != 422 ||
+		len(refused.Detail) != 1 || fmt.Sprint(refused.Detail[0].Loc) != "[body prompt]" {
+		t.Errorf("ninth resume past the bound: %d %+v, want 422 at body.prompt", resp.StatusCode, refused)
+	}
+}
+
+// TestBodiesInFlightAreBounded: the sandbox read up to 64 MiB of every
+// request's body at once (32 bodies of 30 MB took it to 2.7 GB). A request
+// now reserves its Content-Length, or 64 MiB when it has none, and past
+// MaxInflightBodyBytes is answered 503 with Retry-After, without reading.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{MaxInflightBodyBytes: maxBody + 1}) // room for the held body only
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) }) // so that the server can close
+	held := make(chan *http.Response, 1)
+	go func() { // no Content-Length: it reserves maxBody until its body ends
+		req, _ := http.NewRequest("POST", f.url+"/v1/organizations/323/agent/run", pr)
+		req.Header.Set("Authorization", "Bearer sandbox")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			resp = &http.Response{StatusCode: -1, Body: http.NoBody}
+		}
+		resp.Body.Close()
+		held <- resp
+	}()
+	pw.Write([]byte(`{"prompt":`)) //nolint:errcheck // the reader fails the request
+	status := func(body string) *http.Response {
+		return f.do("POST", "/v1/organizations/323/agent/run", "sandbox", body, nil) // 422 when read: no prompt
+	}
+	waitFor := func(what string, ok func(*http.Response) bool) *http.Response {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			if resp := status(`{}`); ok(resp) {
+				return resp
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 10 s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	var busy codegen.ErrorBody
+	resp := waitFor("503 while a body is held", func(r *http.Response) bool { return r.StatusCode == 503 })
+	f.do("POST", "/v1/organizations/323/agent/run", "sandbox", `{}`, &busy)
+	if resp.Header.Get("Retry-After") != "1" || busy.StatusCode != 503 || busy.Message == "" {
+		t.Errorf("over the bound: Retry-After %q, body %+v, want 1 and the API's error body", resp.Header.Get("Retry-After"), busy)
+	}
+	if resp := f.do("GET", "/v1/users/me", "sandbox", "", nil); resp.StatusCode != 200 {
+		t.Errorf("a read with no body: %d, want 200", resp.StatusCode)
+	}
+	pw.Write([]byte(`"x"}`)) //nolint:errcheck
+	pw.Close()
+	if resp := <-held; resp.StatusCode != 200 {
+		t.Errorf("the held create: %d, want 200", resp.StatusCode)
+	}
+	waitFor("422 once the body is released", func(r *http.Response) bool { return r.StatusCode == 422 })
 }

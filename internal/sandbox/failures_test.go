@@ -110,6 +110,42 @@ func TestRateLimitsPerTokenAndEndpoint(t *testing.T) {
 	}
 }
 
+// TestRateLimitWindowsAreBounded: the limiter kept a window per token and
+// limit class, and only dropped ended ones, so tokens enough within a minute
+// grew it without bound. While maxWindows windows are live a new token is
+// refused with 429 until the oldest ends; known tokens go on as before.
+func TestRateLimitWindowsAreBounded(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	sb := New(Options{Now: clock.Now, RateLimits: true})
+	for i := range maxWindows {
+		sb.limits.allow(generalLimit, "token-"+strconv.Itoa(i))
+		if i == maxWindows/2 {
+			clock.Advance(20 * time.Second)
+		}
+	}
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	f := &fixture{t: t, clock: clock, url: srv.URL}
+	resp := f.do("GET", "/v1/users/me", "a-new-token", "", nil)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "40" {
+		t.Errorf("new token with every window live: %d Retry-After %q, want 429 and 40", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp := f.do("GET", "/v1/users/me", "token-1", "", nil); resp.StatusCode != 200 {
+		t.Errorf("known token: %d, want 200", resp.StatusCode)
+	}
+	clock.Advance(40 * time.Second)
+	if resp := f.do("GET", "/v1/users/me", "a-new-token", "", nil); resp.StatusCode != 200 {
+		t.Errorf("new token once the oldest windows ended: %d, want 200", resp.StatusCode)
+	}
+	sb.limits.mu.Lock()
+	n := len(sb.limits.windows)
+	sb.limits.mu.Unlock()
+	if n > maxWindows {
+		t.Errorf("%d windows, want at most %d", n, maxWindows)
+	}
+}
+
 func TestSeedDataAndListing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})

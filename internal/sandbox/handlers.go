@@ -77,7 +77,7 @@ func (s *Sandbox) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // create stores a new run acting out sc and returns it as first shown.
-func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRun {
+func (s *Sandbox) create(org int64, in createInput, sc scenario) runJSON {
 	now := s.opts.Now()
 	every := s.opts.Step
 	if sc.step > 0 {
@@ -90,13 +90,13 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) codegen.AgentRu
 	r := &run{
 		AgentRun: codegen.AgentRun{
 			ID: id, OrganizationID: org, Status: ptr("PENDING"), CreatedAt: ptr(timestamp(now)),
-			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"), Metadata: in.Metadata,
+			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"),
 		},
 		userID: sandboxUser.ID,
-		every:  every,
-		bytes:  in.MetaBytes,
+		meta:   in.MetaJSON,
+		bytes:  len(in.MetaJSON),
 	}
-	r.schedule(plan(sc, in.Prompt), now.Add(every))
+	r.begin(plan(sc, in.Prompt, now.Add(every), every))
 	s.runs[id] = r
 	s.order = append(s.order, id)
 	s.bytes += r.bytes
@@ -137,7 +137,7 @@ func (s *Sandbox) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	var snap codegen.AgentRun
+	var snap runJSON
 	if s.withRun(w, org, id, func(r *run) { snap = r.snapshot() }) {
 		writeJSON(w, http.StatusOK, snap)
 	}
@@ -162,29 +162,36 @@ func (s *Sandbox) handleListRuns(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	writeJSON(w, http.StatusOK, paginate(s.list(org, user, source), skip, limit))
+	writeJSON(w, http.StatusOK, s.list(org, user, source, skip, limit))
 }
 
-// list returns org's runs, newest first, filtered by user and source type
-// when they are set.
-func (s *Sandbox) list(org, user int64, source string) []codegen.AgentRun {
+// list returns the page [skip, skip+limit) of org's runs, newest first,
+// filtered by user and source type when they are set. It sorts pointers and
+// brings only the page's runs up to now, so its cost does not depend on how
+// many logs the runs have.
+func (s *Sandbox) list(org, user int64, source string, skip, limit int) codegen.Page[runJSON] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opts.Now()
-	out := []codegen.AgentRun{}
+	var all []*run
 	for _, r := range s.runs {
-		if r.OrganizationID != org || (user != 0 && r.userID != user) || (source != "" && *r.SourceType != source) {
-			continue
+		if r.OrganizationID == org && (user == 0 || r.userID == user) && (source == "" || *r.SourceType == source) {
+			all = append(all, r)
 		}
-		r.advance(now)
-		out = append(out, r.snapshot())
 	}
-	slices.SortFunc(out, func(a, b codegen.AgentRun) int {
+	slices.SortFunc(all, func(a, b *run) int {
 		if c := -compareStrings(*a.CreatedAt, *b.CreatedAt); c != 0 {
 			return c
 		}
 		return int(b.ID - a.ID)
 	})
+	page := paginate(all, skip, limit)
+	out := codegen.Page[runJSON]{Items: make([]runJSON, len(page.Items)),
+		Total: page.Total, Page: page.Page, Size: page.Size, Pages: page.Pages}
+	now := s.opts.Now()
+	for i, r := range page.Items {
+		r.advance(now)
+		out.Items[i] = r.snapshot()
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -16,18 +17,18 @@ func (s *Sandbox) handleResumeRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		snap codegen.AgentRun
+		snap runJSON
 		full bool
 	)
 	if !s.withRun(w, org, in.AgentRunID, func(r *run) {
-		if full = r.bytes+len(in.Prompt) > s.opts.MaxRunBytes; full {
+		kept := len(in.Prompt) + resumeBytes // the prompt is kept for the USER_MESSAGE entry
+		if full = r.bytes+kept > s.opts.MaxRunBytes; full {
 			return
 		}
-		r.bytes += len(in.Prompt) // kept as the USER_MESSAGE log
-		s.bytes += len(in.Prompt)
+		r.bytes += kept
+		s.bytes += kept
 		now := s.opts.Now()
-		r.every = s.opts.Step // seed runs were spaced a minute apart
-		r.schedule(resumed(in.Prompt), now)
+		r.begin(resumed(in.Prompt, now, s.opts.Step)) // at the sandbox's step: seed runs' were a minute
 		r.advance(now)
 		snap = r.snapshot()
 		s.evictLocked()
@@ -53,24 +54,43 @@ func (s *Sandbox) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		snap codegen.AgentRun
-		logs []codegen.AgentRunLog
+		snap  runJSON
+		total int
+		page  = []codegen.AgentRunLog{}
 	)
-	if !s.withRun(w, org, id, func(r *run) { snap, logs = r.snapshot(), r.logs[:len(r.logs):len(r.logs)] }) {
+	if !s.withRun(w, org, id, func(r *run) {
+		snap, total = r.snapshot(), r.logCount()
+		for i := skip; i < skip+limit && i < total; i++ {
+			pos := i
+			if reverse {
+				pos = total - 1 - i
+			}
+			page = append(page, r.log(pos))
+		}
+	}) {
 		return
 	}
-	total := len(logs)
-	page := []codegen.AgentRunLog{}
-	for i := skip; i < skip+limit && i < total; i++ {
-		pos := i
-		if reverse {
-			pos = total - 1 - i
-		}
-		page = append(page, logs[pos])
-	}
-	writeJSON(w, http.StatusOK, codegen.AgentRunWithLogs{
+	writeJSON(w, http.StatusOK, logsJSON{
 		ID: snap.ID, OrganizationID: snap.OrganizationID, Status: snap.Status, CreatedAt: snap.CreatedAt,
 		WebURL: snap.WebURL, Result: snap.Result, Metadata: snap.Metadata, Logs: page,
-		TotalLogs: ptr(total), Page: ptr(skip/limit + 1), Size: ptr(limit), Pages: ptr((total + limit - 1) / limit),
+		TotalLogs: total, Page: skip/limit + 1, Size: limit, Pages: (total + limit - 1) / limit,
 	})
+}
+
+// logsJSON is codegen.AgentRunWithLogs, fields in the same order, with the
+// run's metadata as kept: JSON, not decoded values (see keepJSON).
+// TestLogsJSONIsAgentRunWithLogs keeps the two alike.
+type logsJSON struct {
+	ID             int64                 `json:"id"`
+	OrganizationID int64                 `json:"organization_id"`
+	Status         *string               `json:"status"`
+	CreatedAt      *string               `json:"created_at"`
+	WebURL         *string               `json:"web_url"`
+	Result         *string               `json:"result"`
+	Metadata       json.RawMessage       `json:"metadata"`
+	Logs           []codegen.AgentRunLog `json:"logs"`
+	TotalLogs      int                   `json:"total_logs"`
+	Page           int                   `json:"page"`
+	Size           int                   `json:"size"`
+	Pages          int                   `json:"pages"`
 }

@@ -53,7 +53,9 @@ type window struct {
 	count int
 }
 
-// maxWindows bounds the limiter's memory; past it, ended windows are dropped.
+// maxWindows bounds the limiter's memory; past it, ended windows are
+// dropped, and while every window is still live a token with none is
+// refused until the oldest ends, as if over its limit.
 const maxWindows = 10000
 
 func newLimiter(now func() time.Time) *limiter {
@@ -70,7 +72,9 @@ func (lm *limiter) allow(l limit, tok string) (time.Duration, bool) {
 	w := lm.windows[key]
 	if w == nil || !now.Before(w.start.Add(l.window)) {
 		if w == nil && len(lm.windows) >= maxWindows {
-			lm.sweep(now)
+			if wait := lm.sweep(now); len(lm.windows) >= maxWindows {
+				return wait, false
+			}
 		}
 		w = &window{start: now}
 		lm.windows[key] = w
@@ -82,13 +86,18 @@ func (lm *limiter) allow(l limit, tok string) (time.Duration, bool) {
 	return 0, true
 }
 
-// sweep drops windows that ended; every window lasts at most a minute.
-func (lm *limiter) sweep(now time.Time) {
+// sweep drops windows that ended, counting every window as a minute long,
+// the longest, and returns how long until the oldest left ends.
+func (lm *limiter) sweep(now time.Time) time.Duration {
+	wait := time.Minute
 	for k, w := range lm.windows {
-		if now.Sub(w.start) >= time.Minute {
+		if left := w.start.Add(time.Minute).Sub(now); left <= 0 {
 			delete(lm.windows, k)
+		} else {
+			wait = min(wait, left)
 		}
 	}
+	return wait
 }
 
 // retryAfter renders a wait as whole seconds, rounded up, at least 1.

@@ -1,62 +1,59 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
-// maxLogsPerRun bounds the logs one run keeps.
+// maxLogsPerRun bounds the logs one run shows.
 const maxLogsPerRun = 5000
 
 // firstRunID is the id of the first run created after the seed runs.
 const firstRunID = 20000
 
-// run is one agent run: what the API shows of it, and the steps still to
-// come. A run is guarded by the Sandbox's mutex; logs and metadata are never
-// changed once published, so snapshots may share them.
+// resumeBytes is what a resume adds to its run besides its prompt, counted
+// with the callers' input (Options.MaxRunBytes, Options.MaxBytes): the
+// episode that computes its logs and the pull request it opens.
+const resumeBytes = 512
+
+// run is one agent run: what the API shows of it and the episodes it acts
+// out. A run is guarded by the Sandbox's mutex. Its logs are not stored but
+// computed from its episodes when read, so a run's memory does not grow with
+// its logs; pull requests and metadata are never changed once published, so
+// snapshots may share them.
 type run struct {
 	codegen.AgentRun
 	userID int64
-	logs   []codegen.AgentRunLog
-	script []step    // steps still to apply, in order
-	next   time.Time // when script[0] applies
-	every  time.Duration
-	bytes  int // callers' input kept: metadata as sent and resume prompts
+	meta   json.RawMessage // its metadata, as compact JSON; AgentRun.Metadata stays nil
+	eps    []episode       // its plan, then each resume; only the last has steps to come
+	bytes  int             // callers' input kept (metadata, resume prompts) plus resumeBytes per resume
 }
 
-// step is one moment of a run's life: logs that appear, a new status, and
-// for a final step the run's result.
-type step struct {
-	status string // "" keeps the current status
-	logs   []codegen.AgentRunLog
-	result *string
-	// summary and pr are set on a successful final step.
-	summary *string
-	pr      bool
+// begin starts episode e at the end of the run's logs: the steps still to
+// come of the previous one never happen.
+func (r *run) begin(e episode) {
+	e.first = r.logCount()
+	r.eps = append(r.eps, e)
 }
 
 // advance applies every step due by now.
 func (r *run) advance(now time.Time) {
-	for len(r.script) > 0 && !now.Before(r.next) {
-		r.apply(r.script[0], r.next)
-		r.script = r.script[1:]
-		r.next = r.next.Add(r.every)
+	if len(r.eps) == 0 {
+		return
 	}
+	e := &r.eps[len(r.eps)-1]
+	for due := e.due(now); e.applied < due; e.applied++ {
+		r.apply(e.step(e.applied), e.at(e.applied))
+	}
+	e.shown = min(e.produced(e.applied), max(0, maxLogsPerRun-e.first))
 }
 
-// apply makes st happen at time at.
+// apply makes what st changes besides logs happen at time at.
 func (r *run) apply(st step, at time.Time) {
-	stamp := timestamp(at)
-	for _, l := range st.logs {
-		if len(r.logs) >= maxLogsPerRun {
-			break
-		}
-		l.AgentRunID = r.ID
-		l.CreatedAt = &stamp
-		r.logs = append(r.logs, l)
-	}
 	if st.status != "" {
 		r.Status = ptr(st.status)
 	}
@@ -65,22 +62,44 @@ func (r *run) apply(st step, at time.Time) {
 		r.Summary = st.summary
 	}
 	if st.pr {
-		r.GithubPullRequests = append(r.GithubPullRequests, pullRequest(r.ID, len(r.GithubPullRequests), stamp))
+		r.GithubPullRequests = append(r.GithubPullRequests, pullRequest(r.ID, len(r.GithubPullRequests), timestamp(at)))
 	}
 }
 
-// schedule replaces the steps to come with script, the first due at start.
-func (r *run) schedule(script []step, start time.Time) {
-	r.script = script
-	r.next = start
+// logCount is how many log entries the run shows.
+func (r *run) logCount() int {
+	if len(r.eps) == 0 {
+		return 0
+	}
+	e := r.eps[len(r.eps)-1]
+	return e.first + e.shown
 }
 
-// snapshot returns the run as the API shows it. The copy shares logs and
-// metadata, which are never changed after they are published.
-func (r *run) snapshot() codegen.AgentRun {
+// log returns the run's log entry at pos, 0 <= pos < r.logCount().
+func (r *run) log(pos int) codegen.AgentRunLog {
+	k := sort.Search(len(r.eps), func(k int) bool { return r.eps[k].first+r.eps[k].shown > pos })
+	e := r.eps[k]
+	i := pos - e.first
+	l := e.entry(i)
+	l.AgentRunID = r.ID
+	l.CreatedAt = ptr(timestamp(e.at(e.stepOf(i))))
+	return l
+}
+
+// runJSON is a run as the API shows it, its metadata as JSON. Metadata
+// shadows AgentRun's and, like it, comes last, so the answer is what
+// AgentRun with decoded metadata gives.
+type runJSON struct {
+	codegen.AgentRun
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+// snapshot returns the run as the API shows it. The copy shares pull
+// requests and metadata, which are never changed after they are published.
+func (r *run) snapshot() runJSON {
 	a := r.AgentRun
 	a.GithubPullRequests = r.GithubPullRequests[:len(r.GithubPullRequests):len(r.GithubPullRequests)]
-	return a
+	return runJSON{AgentRun: a, Metadata: r.meta}
 }
 
 // pullRequest makes the n-th pull request of run id, with clearly fake URLs.

@@ -9,7 +9,9 @@
 //
 // Runs progress on their own: a run is a script of steps applied lazily
 // against the clock whenever it is read, so the sandbox starts no goroutines
-// and a test that owns the clock controls exactly what has happened.
+// and a test that owns the clock controls exactly what has happened. A run's log entries are computed from
+// its script when they are read, never stored, so a run's memory does not
+// grow with its logs.
 package sandbox
 
 import (
@@ -17,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Options configure a Sandbox. The zero value is a working sandbox on the
@@ -34,13 +38,19 @@ type Options struct {
 	// forgotten (seed runs stay). If zero, 1000.
 	MaxRuns int
 	// MaxRunBytes bounds what one run keeps of its callers' input: its
-	// metadata as sent plus the prompts of its resumes. A create or resume
+	// metadata as sent plus, for each resume, its prompt and 512 bytes of
+	// bookkeeping (what a resume adds to the run). A create or resume
 	// past it is refused with 422, so that one caller cannot make the run
 	// list, which every caller shares, too large to serve. If zero, 64 KiB.
 	MaxRunBytes int
 	// MaxBytes bounds the callers' input all runs keep together; past it
 	// the oldest created runs are forgotten. If zero, 64 MiB.
 	MaxBytes int
+	// MaxInflightBodyBytes bounds the request body bytes all requests may
+	// hold at once: a request reserves its Content-Length, or 64 MiB (the
+	// largest body read) when it has none, and past the bound is answered
+	// 503 with Retry-After. If zero, 128 MiB.
+	MaxInflightBodyBytes int64
 	// WebURL prefixes a run's id to make its web_url. If empty, a clearly
 	// fake https://sandbox.codegen.invalid/agent/trace/ is used.
 	WebURL string
@@ -52,6 +62,7 @@ type Sandbox struct {
 	opts   Options
 	mux    *http.ServeMux
 	limits *limiter
+	bodies *semaphore.Weighted // body bytes that requests may still reserve
 
 	mu     sync.Mutex
 	runs   map[int64]*run
@@ -78,10 +89,14 @@ func New(o Options) *Sandbox {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 64 << 20
 	}
+	if o.MaxInflightBodyBytes <= 0 {
+		o.MaxInflightBodyBytes = 128 << 20
+	}
 	if o.WebURL == "" {
 		o.WebURL = "https://sandbox.codegen.invalid/agent/trace/"
 	}
-	s := &Sandbox{opts: o, runs: map[int64]*run{}, nextID: firstRunID, limits: newLimiter(o.Now)}
+	s := &Sandbox{opts: o, runs: map[int64]*run{}, nextID: firstRunID, limits: newLimiter(o.Now),
+		bodies: semaphore.NewWeighted(o.MaxInflightBodyBytes)}
 	s.seed()
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
@@ -115,6 +130,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeMessage(w, http.StatusTooManyRequests, "Rate limit exceeded. Please try again later.")
 			return
 		}
+	}
+	if r.Method == http.MethodPost {
+		n := min(max(r.ContentLength, 0), maxBody)
+		if r.ContentLength < 0 {
+			n = maxBody
+		}
+		if !s.bodies.TryAcquire(n) {
+			w.Header().Set("Retry-After", "1")
+			writeMessage(w, http.StatusServiceUnavailable, "The sandbox is busy reading other requests' bodies. Please try again shortly.")
+			return
+		}
+		defer s.bodies.Release(n)
 	}
 	s.mux.ServeHTTP(w, r)
 }

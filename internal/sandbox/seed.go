@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -50,12 +51,11 @@ func (s *Sandbox) seed() {
 			AgentRun: codegen.AgentRun{
 				ID: sr.id, OrganizationID: sr.org, Status: ptr("PENDING"), CreatedAt: ptr(timestamp(created)),
 				WebURL: ptr(s.opts.WebURL + strconv.FormatInt(sr.id, 10)), SourceType: ptr(sr.source),
-				Metadata: map[string]any{"source": "sandbox-seed"},
 			},
 			userID: sr.user,
-			every:  time.Minute,
+			meta:   json.RawMessage(`{"source":"sandbox-seed"}`),
 		}
-		r.schedule(plan(scenario{outcome: sr.outcome, logs: 12}, sr.prompt), created.Add(time.Minute))
+		r.begin(plan(scenario{outcome: sr.outcome, logs: 12}, sr.prompt, created.Add(time.Minute), time.Minute))
 		r.advance(created.Add(time.Hour))
 		s.runs[sr.id] = r
 	}
