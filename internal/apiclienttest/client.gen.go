@@ -398,7 +398,7 @@ type ListAgentRunsParams struct {
 	// SourceType Only runs from this source
 	SourceType *ListAgentRunsParamsSourceType `form:"source_type,omitempty" json:"source_type,omitempty"`
 
-	// Status Only runs in these statuses: one or a comma list, any case
+	// Status Only runs in these statuses: one or a comma list, any case, of ACTIVE, RUNNING, PENDING, EVALUATION, PAUSED, COMPLETE, ERROR, FAILED, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS (400 for any other)
 	Status *string `form:"status,omitempty" json:"status,omitempty"`
 
 	// OrgId Organization to act on (instead of the header)
@@ -443,7 +443,7 @@ type GetAgentRunLogsParams struct {
 	// Reverse Newest first
 	Reverse *bool `form:"reverse,omitempty" json:"reverse,omitempty"`
 
-	// MessageType Only these message types: one or a comma list, any case
+	// MessageType Only these message types: one or a comma list, any case, of ACTION, PLAN_EVALUATION, FINAL_ANSWER, ERROR, USER_MESSAGE, USER_GITHUB_ISSUE_COMMENT, INITIAL_PR_GENERATION, DETECT_PR_ERRORS, FIX_PR_ERRORS, PR_CREATION_FAILED, PR_EVALUATION, COMMIT_EVALUATION, AGENT_RUN_LINK (400 for any other)
 	MessageType *string `form:"message_type,omitempty" json:"message_type,omitempty"`
 
 	// OrgId Organization to act on (instead of the header)

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -92,14 +91,18 @@ func subscribeError(err error) error {
 func resumePosition(r *http.Request) (int, error) {
 	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
 	if v == "" {
-		name, v = "after", r.URL.Query().Get("after")
+		name = "after"
+		var err error
+		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
+			return 0, err
+		}
 	}
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 1_000_000_000 {
+	n, ok := decimal(v)
+	if !ok || n < 0 || n > 1_000_000_000 {
 		return 0, badRequest("%s must be a log position: a non-negative integer", name)
 	}
-	return n + 1, nil
+	return int(n) + 1, nil
 }
