@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -156,8 +157,7 @@ func (s *Sandbox) handleListRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	source := r.URL.Query().Get("source_type")
 	if source != "" && !validSource(source) {
-		v.add("Input should be 'LOCAL', 'SLACK', 'GITHUB', 'GITHUB_CHECK_SUITE', 'GITHUB_PR_REVIEW', 'LINEAR', 'API', 'CHAT', 'JIRA', 'CLICKUP', 'MONDAY' or 'SETUP_COMMANDS'",
-			"enum", "query", "source_type")
+		v.add(sourceTypeMessage(), "enum", "query", "source_type")
 	}
 	if v.failed(w) || !allowed(w, org) {
 		return
@@ -206,9 +206,17 @@ func compareStrings(a, b string) int {
 }
 
 func validSource(s string) bool {
-	switch s {
-	case "LOCAL", "SLACK", "GITHUB", "GITHUB_CHECK_SUITE", "GITHUB_PR_REVIEW", "LINEAR", "API", "CHAT", "JIRA", "CLICKUP", "MONDAY", "SETUP_COMMANDS":
-		return true
+	v, ok := codegen.ParseSourceType(s)
+	return ok && v == s // the API's enum is case-sensitive
+}
+
+// sourceTypeMessage is the API's validation message for a bad source_type:
+// Input should be 'LOCAL', 'SLACK', ... or 'SETUP_COMMANDS'.
+func sourceTypeMessage() string {
+	types := codegen.SourceTypes()
+	quoted := make([]string, len(types))
+	for i, t := range types {
+		quoted[i] = "'" + t + "'"
 	}
-	return false
+	return "Input should be " + strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }

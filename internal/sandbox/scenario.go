@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // A scenario is how a created run will behave. Callers choose one with
@@ -13,10 +15,9 @@ import (
 //	metadata {"sandbox_outcome": "FAILED", "sandbox_logs": 300, "sandbox_step": "50ms"}
 //	prompt   "Fix the bug sandbox:FAILED sandbox:logs=300 sandbox:step=50ms"
 //
-// The outcome is a terminal status (COMPLETE, the default, FAILED, ERROR,
-// CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS), PAUSED
-// (the run waits for a resume), or PAYMENT_REQUIRED (creation is refused with
-// 402, as when a plan's runs are used up).
+// The outcome is a terminal status (codegen.TerminalStatuses; COMPLETE is
+// the default), PAUSED (the run waits for a resume), or PAYMENT_REQUIRED
+// (creation is refused with 402, as when a plan's runs are used up).
 type scenario struct {
 	outcome string
 	logs    int           // log entries the run produces
@@ -28,9 +29,13 @@ const (
 	minLogs     = 3 // a plan, one action and the final entry
 )
 
-var outcomes = map[string]bool{
-	"COMPLETE": true, "FAILED": true, "ERROR": true, "CANCELLED": true, "STOPPED": true, "TIMEOUT": true,
-	"MAX_ITERATIONS_REACHED": true, "OUT_OF_TOKENS": true, "PAUSED": true, "PAYMENT_REQUIRED": true,
+// outcome returns the outcome d names, in any case: a terminal status,
+// PAUSED or PAYMENT_REQUIRED.
+func outcome(d string) (string, bool) {
+	if o := strings.ToUpper(d); codegen.IsTerminal(o) || o == "PAUSED" || o == "PAYMENT_REQUIRED" {
+		return o, true
+	}
+	return "", false
 }
 
 // parseScenario reads the scenario of a run from its prompt and metadata;
@@ -75,8 +80,8 @@ func (sc *scenario) set(d string) error {
 		}
 		sc.step = dur
 	default:
-		o := strings.ToUpper(d)
-		if !outcomes[o] {
+		o, ok := outcome(d)
+		if !ok {
 			return fmt.Errorf("unknown sandbox outcome %q", d)
 		}
 		sc.outcome = o

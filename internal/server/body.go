@@ -8,7 +8,12 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // readBody reads r's JSON body, of at most limit bytes, into one buffer: of
@@ -46,10 +51,20 @@ func tooLarge(limit int64) *Error {
 
 // decodeBody decodes body, a single JSON object, into v (a pointer to a
 // struct), or says what is wrong with it. Fields of type rawJSON keep
-// pointing into body.
+// pointing into body. Beyond what json.Unmarshal checks, it refuses what
+// json.Unmarshal would take with a guess: invalid UTF-8 (which it turns into
+// U+FFFD), and in the top-level object a member given twice (it keeps the
+// last), an unknown member (it drops it) and a field's name in another case
+// (it matches names in any case).
 func decodeBody(body []byte, v any) error {
 	if len(bytes.Trim(body, " \t\r\n")) == 0 {
 		return badRequest("request body is empty: send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("request body is not valid UTF-8")
+	}
+	if err := checkMembers(body, jsonFields(v)); err != nil {
+		return err
 	}
 	err := json.Unmarshal(body, v)
 	var (
@@ -72,6 +87,77 @@ func decodeBody(body []byte, v any) error {
 		return badRequest("%s must be %s", typ.Field, kindName(fieldType(v, typ.Field, typ.Type)))
 	}
 	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request body could not be decoded", Cause: err}
+}
+
+// checkMembers refuses a member of body's top-level object that is not one
+// of fields, exactly, or that is given twice. jsontext reads body in place:
+// values are skipped, never copied or decoded (metadata may be large, and
+// an image is), and the walk stops at the first wrong name, so checking
+// costs one pass over the body and a few bytes. Names in nested objects are
+// the caller's (metadata is passed on as sent) and are not checked: keeping
+// every name of a hostile body to find duplicates would cost memory in
+// proportion to it. A body that is not one JSON object is left to
+// json.Unmarshal, whose messages say what is wrong with it.
+func checkMembers(body []byte, fields []string) error {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil
+	}
+	var seen []string // at most len(fields): the walk stops at any other name
+	for dec.PeekKind() == '"' {
+		quoted, err := dec.ReadValue()
+		if err != nil {
+			return nil
+		}
+		if len(quoted) > maxNameLen { // no field's name; not worth unquoting
+			return badRequest("unknown field %s...: the fields are %s", quoted[:maxNameLen], strings.Join(fields, ", "))
+		}
+		name, err := jsontext.AppendUnquote(nil, quoted)
+		if err != nil {
+			return nil
+		}
+		switch n := string(name); {
+		case slices.Contains(seen, n):
+			return badRequest("field %q is given twice", n)
+		case slices.Contains(fields, n):
+			seen = append(seen, n)
+		default:
+			for _, f := range fields {
+				if strings.EqualFold(f, n) {
+					return badRequest("unknown field %q: field names are case-sensitive; did you mean %q?", n, f)
+				}
+			}
+			return badRequest("unknown field %q: the fields are %s", n, strings.Join(fields, ", "))
+		}
+		if err := dec.SkipValue(); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// maxNameLen bounds the member names checkMembers unquotes and quotes back.
+const maxNameLen = 64
+
+// fieldNames caches jsonFields: reflect.Type to []string.
+var fieldNames sync.Map
+
+// jsonFields returns the JSON names of the fields of *v, a struct.
+func jsonFields(v any) []string {
+	t := reflect.TypeOf(v)
+	if names, ok := fieldNames.Load(t); ok {
+		return names.([]string)
+	}
+	var names []string
+	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		for _, f := range reflect.VisibleFields(t.Elem()) {
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" && f.IsExported() {
+				names = append(names, tag)
+			}
+		}
+	}
+	fieldNames.Store(t, names)
+	return names
 }
 
 // rawJSON is a JSON value kept as the bytes it was decoded from: decoding

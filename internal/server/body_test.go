@@ -157,18 +157,19 @@ func TestTokenIsCheckedBeforeTheBodyIsRead(t *testing.T) {
 	}
 }
 
-// TestBodiesInFlightAreBounded holds one body open that takes the whole
-// in-flight budget: others get 503 server_busy with Retry-After, unread,
-// until it is done.
+// TestBodiesInFlightAreBounded holds one body open that takes most of the
+// in-flight budget: others that do not fit get 503 server_busy with
+// Retry-After, unread, until it is done. A body of unknown length (chunked)
+// is refused with 400 before anything is reserved.
 func TestBodiesInFlightAreBounded(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
 	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.MaxBodyBytes, c.MaxInflightBodyBytes = 4096, 6000 }})
 	client := continueClient(t)
 
-	// A body of unknown length reserves MaxBodyBytes: 4096 of 6000.
+	// The held body reserves its Content-Length: 4096 of 6000.
 	pr, pw := io.Pipe()
-	held, continued := bodyRequest(t, proxy+"/agent-runs", pr, -1, true)
+	held, continued := bodyRequest(t, proxy+"/agent-runs", pr, 4096, true)
 	heldDone := make(chan *http.Response, 1)
 	go func() {
 		resp, err := client.Do(held)
@@ -189,7 +190,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		length int64
 		want   int
 	}{
-		{"unknown length", -1, http.StatusServiceUnavailable},
+		{"unknown length", -1, http.StatusBadRequest},
 		{"over what is left", 2000, http.StatusServiceUnavailable},
 		{"within what is left", 14, http.StatusOK},
 	} {
@@ -204,13 +205,14 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Fatalf("%s: got %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
 		}
-		if tt.want != http.StatusServiceUnavailable {
+		if tt.want == http.StatusOK {
 			continue
 		}
-		if e := decodeEnvelope(t, string(b)); e.Code != "server_busy" || e.StatusCode != 503 {
-			t.Errorf("%s: envelope %+v, want server_busy", tt.name, e)
+		wantCode := map[int]string{http.StatusServiceUnavailable: "server_busy", http.StatusBadRequest: "invalid_request"}[tt.want]
+		if e := decodeEnvelope(t, string(b)); e.Code != wantCode || e.StatusCode != tt.want {
+			t.Errorf("%s: envelope %+v, want %s", tt.name, e, wantCode)
 		}
-		if ra := resp.Header.Get("Retry-After"); ra == "" {
+		if ra := resp.Header.Get("Retry-After"); ra == "" && tt.want == http.StatusServiceUnavailable {
 			t.Errorf("%s: 503 without Retry-After", tt.name)
 		}
 		select {
@@ -223,7 +225,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		}
 	}
 
-	io.WriteString(pw, `{"prompt":"held"}`)
+	io.WriteString(pw, `{"prompt":"held"}`+strings.Repeat(" ", 4096-17))
 	pw.Close()
 	resp := <-heldDone
 	if resp == nil {
@@ -234,9 +236,9 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("held request: got %d %s, want 200", resp.StatusCode, b)
 	}
-	// Its reservation is given back: a body of unknown length fits again.
-	body := &readCounter{Reader: strings.NewReader(`{"prompt":"after"}`)}
-	req, _ := bodyRequest(t, proxy+"/agent-runs", body, -1, true)
+	// Its reservation is given back: a body of MaxBodyBytes fits again.
+	body := &readCounter{Reader: strings.NewReader(`{"prompt":"after"}` + strings.Repeat(" ", 4096-18))}
+	req, _ := bodyRequest(t, proxy+"/agent-runs", body, 4096, true)
 	if resp, err := client.Do(req); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {

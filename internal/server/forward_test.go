@@ -33,7 +33,7 @@ func TestRoutesForwardToTheRightUpstreamCall(t *testing.T) {
 		{"organizations page 3", "GET", "/organizations?page=3&limit=20", "",
 			seen{Method: "GET", Path: "/v1/organizations", Query: "limit=20&skip=40"}},
 		{"create run", "POST", "/agent-runs",
-			`{"prompt":"Create a Python function","metadata":{"priority":"high","source":"api"},"repo_id":4,"model":"m","agent_type":"claude_code","images":["data:image/png;base64,AA=="],"unknown":1}`,
+			`{"prompt":"Create a Python function","metadata":{"priority":"high","source":"api"},"repo_id":4,"model":"m","agent_type":"claude_code","images":["data:image/png;base64,AA=="]}`,
 			seen{Method: "POST", Path: "/v1/organizations/323/agent/run",
 				Body: `{"prompt":"Create a Python function","images":["data:image/png;base64,AA=="],"metadata":{"priority":"high","source":"api"},"repo_id":4,"model":"m","agent_type":"claude_code"}`}},
 		{"list runs", "GET", "/agent-runs?limit=10&skip=5&user_id=7&source_type=api", "",

@@ -83,6 +83,10 @@ func handleSwaggerUI() http.Handler {
 		case "doc.json":
 			http.Redirect(w, r, "/openapi.json", http.StatusMovedPermanently)
 		default:
+			if r.Method == http.MethodHead { // http-swagger answers GET only; net/http drops a HEAD answer's body
+				r = r.Clone(r.Context())
+				r.Method = http.MethodGet
+			}
 			ui.ServeHTTP(w, r)
 		}
 	})

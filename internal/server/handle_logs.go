@@ -22,7 +22,7 @@ import (
 //	@Param			skip					query		int		false	"Logs to skip (instead of page)"			minimum(0)	default(0)
 //	@Param			limit					query		int		false	"Page size"									minimum(1)	maximum(100)	default(100)	example(10)
 //	@Param			reverse					query		bool	false	"Newest first"
-//	@Param			message_type			query		string	false	"Only these message types: one or a comma list, any case"	example(ACTION,FINAL_ANSWER)
+//	@Param			message_type			query		string	false	"Only these message types: one or a comma list, any case, of ACTION, PLAN_EVALUATION, FINAL_ANSWER, ERROR, USER_MESSAGE, USER_GITHUB_ISSUE_COMMENT, INITIAL_PR_GENERATION, DETECT_PR_ERRORS, FIX_PR_ERRORS, PR_CREATION_FAILED, PR_EVALUATION, COMMIT_EVALUATION, AGENT_RUN_LINK (400 for any other)"	example(ACTION,FINAL_ANSWER)
 //	@Param			X-Codegen-Org-Id		header		int		false	"Organization to act on"
 //	@Param			org_id					query		int		false	"Organization to act on (instead of the header)"
 //	@Success		200						{object}	codegen.AgentRunWithLogs
@@ -48,7 +48,7 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Han
 		if err != nil {
 			return err
 		}
-		types, err := wordsParam(q, "message_type")
+		types, err := messageTypeParam(q)
 		if err != nil {
 			return err
 		}

@@ -113,7 +113,7 @@ func validPrompt(p *string) (string, error) {
 //	@Param			limit				query		int		false	"Page size"									minimum(1)	maximum(100)	default(100)
 //	@Param			user_id				query		int		false	"Only runs started by this user"
 //	@Param			source_type			query		string	false	"Only runs from this source"	Enums(LOCAL, SLACK, GITHUB, GITHUB_CHECK_SUITE, GITHUB_PR_REVIEW, LINEAR, API, CHAT, JIRA, CLICKUP, MONDAY, SETUP_COMMANDS)
-//	@Param			status				query		string	false	"Only runs in these statuses: one or a comma list, any case"	example(COMPLETE,FAILED)
+//	@Param			status				query		string	false	"Only runs in these statuses: one or a comma list, any case, of ACTIVE, RUNNING, PENDING, EVALUATION, PAUSED, COMPLETE, ERROR, FAILED, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS (400 for any other)"	example(COMPLETE,FAILED)
 //	@Param			X-Codegen-Org-Id	header		int		false	"Organization to act on"
 //	@Param			org_id				query		int		false	"Organization to act on (instead of the header)"
 //	@Success		200					{object}	codegen.Page[codegen.AgentRun]
@@ -138,7 +138,7 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 		if params.SourceType, err = sourceTypeParam(q); err != nil {
 			return err
 		}
-		statuses, err := wordsParam(q, "status")
+		statuses, err := statusParam(q)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ const retryHint = 3 * time.Second
 //	@Summary		Stream an agent run's logs (Server-Sent Events)
 //	@Description	A text/event-stream of the run until it ends. Events: `status` (first, and on every change: data {id, status, result, summary, github_pull_requests}); `log` (one per entry, id = the entry's 0-based position, data = the entry as the API returned it); `done` (after the last log of a run in a terminal status: COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS; data = the finished run; the stream then closes); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). Control events carry no id. A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 //	@Description
-//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate, even from before the entries the proxy keeps (those are read again from the API). Each token may have STREAM_MAX_PER_TOKEN streams open (429 past it) and the server STREAM_MAX (503 past it), both with Retry-After. If the API has not answered within half a second, the stream starts with a `: waiting for the upstream` comment. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller.
+//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate, even from before the entries the proxy keeps (those are read again from the API). Each token may have STREAM_MAX_PER_TOKEN streams open (429 past it) and the server STREAM_MAX (503 past it), both with Retry-After. If the API has not answered within half a second, the stream starts with a `: waiting for the upstream` comment. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream (so it cannot tell a missing run).
 //	@Tags			logs
 //	@Produce		text/event-stream
 //	@Security		BearerAuth
@@ -47,6 +46,9 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		if err != nil {
 			return err
 		}
+		if r.Method == http.MethodHead {
+			return streamHead(w, r)
+		}
 		tok, org, err := orgs.caller(r)
 		if err != nil {
 			return err
@@ -71,6 +73,18 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 	})
 }
 
+// streamHead answers a HEAD of a stream with the headers a GET would start
+// the stream with, after the checks that need no upstream call: it opens no
+// stream and starts no poller, so it cannot tell a run that does not exist
+// (a GET answers 404).
+func streamHead(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requestedOrg(r); err != nil {
+		return err
+	}
+	_, _ = stream.NewWriter(w, retryHint) // net/http drops the body of a HEAD answer
+	return nil
+}
+
 // subscribeError is the answer to a refused subscription: 429 past the
 // token's stream limit, 503 past the server's.
 func subscribeError(err error) error {
@@ -92,14 +106,18 @@ func subscribeError(err error) error {
 func resumePosition(r *http.Request) (int, error) {
 	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
 	if v == "" {
-		name, v = "after", r.URL.Query().Get("after")
+		name = "after"
+		var err error
+		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
+			return 0, err
+		}
 	}
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 1_000_000_000 {
+	n, ok := decimal(v)
+	if !ok || n < 0 || n > 1_000_000_000 {
 		return 0, badRequest("%s must be a log position: a non-negative integer", name)
 	}
-	return n + 1, nil
+	return int(n) + 1, nil
 }

@@ -63,7 +63,10 @@ func (o *orgResolver) resolve(r *http.Request, tok string) (int64, error) {
 func requestedOrg(r *http.Request) (int64, error) {
 	h, q := r.Header.Get("X-Codegen-Org-Id"), ""
 	if strings.Contains(r.URL.RawQuery, "org_id") { // parsing the query costs a map per request
-		q = r.URL.Query().Get("org_id")
+		var err error
+		if q, err = oneValue(r.URL.Query(), "org_id"); err != nil {
+			return 0, err
+		}
 	}
 	if h != "" && q != "" && h != q {
 		return 0, badRequest("X-Codegen-Org-Id and org_id name different organizations")

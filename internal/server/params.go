@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // maxLimit is the largest page the Codegen API serves.
@@ -48,25 +50,47 @@ func parsePage(q url.Values, defLimit int) (pageQuery, error) {
 // intParam reads an integer query parameter within [min, max], or def when
 // the parameter is absent.
 func intParam(q url.Values, name string, def, min, max int) (int, error) {
-	vs, ok := q[name]
-	if !ok {
+	if _, ok := q[name]; !ok {
 		return def, nil
 	}
-	if len(vs) != 1 {
-		return 0, badRequest("%s: give it once", name)
+	v, err := oneValue(q, name)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.Atoi(vs[0])
-	if err != nil || n < min || n > max {
+	n, ok := decimal(v)
+	if !ok || n < int64(min) || n > int64(max) {
 		return 0, badRequest("%s must be an integer from %d to %d", name, min, max)
 	}
-	return n, nil
+	return int(n), nil
 }
 
-// idParam reads a positive integer parameter, or zero when it is absent.
+// oneValue returns the value of the query parameter name, "" when it is
+// absent, and refuses one given twice: which would win is a guess.
+func oneValue(q url.Values, name string) (string, error) {
+	vs := q[name]
+	if len(vs) > 1 {
+		return "", badRequest("%s: give it once", name)
+	}
+	if len(vs) == 0 {
+		return "", nil
+	}
+	return vs[0], nil
+}
+
+// decimal parses v as an integer written the canonical way: ASCII digits,
+// an optional leading minus, no sign or leading zero otherwise, no spaces.
+// strconv.ParseInt alone takes "+1" and "01".
+func decimal(v string) (int64, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && strconv.FormatInt(n, 10) == v
+}
+
+// idParam reads a positive integer query parameter, or zero when it is
+// absent.
 func idParam(q url.Values, name string) (int64, error) {
-	v := q.Get(name)
-	if v == "" {
-		return 0, nil
+	v, err := oneValue(q, name)
+	if err != nil || v == "" {
+		return 0, err
 	}
 	return parseID(name, v)
 }
@@ -76,19 +100,21 @@ func pathID(r *http.Request) (int64, error) {
 	return parseID("id", chi.URLParam(r, "id"))
 }
 
+// parseID reads v, named name in messages, as a positive integer in
+// canonical decimal.
 func parseID(name, v string) (int64, error) {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, badRequest("%s must be a positive integer", name)
+	n, ok := decimal(v)
+	if !ok || n <= 0 {
+		return 0, badRequest("%s must be a positive integer, in decimal digits with no sign or leading zero", name)
 	}
 	return n, nil
 }
 
 // boolParam reads true/false/1/0, or false when absent.
 func boolParam(q url.Values, name string) (bool, error) {
-	v := q.Get(name)
-	if v == "" {
-		return false, nil
+	v, err := oneValue(q, name)
+	if err != nil || v == "" {
+		return false, err
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -97,50 +123,58 @@ func boolParam(q url.Values, name string) (bool, error) {
 	return b, nil
 }
 
-// wordsParam reads a comma-separated list of names such as statuses or
-// message types, upper-cased; nil when absent.
-func wordsParam(q url.Values, name string) (map[string]bool, error) {
-	v := q.Get(name)
-	if v == "" {
-		return nil, nil
+// statusParam reads status: run statuses, one or a comma list, any case.
+func statusParam(q url.Values) (map[string]bool, error) {
+	return wordsParam(q, "status", codegen.ParseStatus, codegen.RunStatuses())
+}
+
+// messageTypeParam reads message_type: log message types, one or a comma
+// list, any case.
+func messageTypeParam(q url.Values) (map[string]bool, error) {
+	return wordsParam(q, "message_type", codegen.ParseMessageType, codegen.MessageTypes())
+}
+
+// wordsParam reads the query parameter name, a comma-separated list of the
+// names parse knows, in any case, into the set of their upper-case forms;
+// nil when absent. An unknown name is refused, listing the valid ones: a
+// filter on a name no record has would answer an empty list, which reads as
+// "no such records" rather than "you misspelled it".
+func wordsParam(q url.Values, name string, parse func(string) (string, bool), valid []string) (map[string]bool, error) {
+	v, err := oneValue(q, name)
+	if err != nil || v == "" {
+		return nil, err
 	}
 	set := map[string]bool{}
 	for _, w := range strings.Split(v, ",") {
-		w = strings.ToUpper(strings.TrimSpace(w))
-		if !isWord(w) {
-			return nil, badRequest("%s must be a comma-separated list of names such as COMPLETE", name)
+		word, ok := parse(strings.TrimSpace(w))
+		if !ok {
+			return nil, badRequest("%s must be a comma-separated list of %s, in any case: %q is none of them",
+				name, strings.Join(valid, ", "), truncate(w, 64))
 		}
-		set[w] = true
+		set[word] = true
 	}
 	return set, nil
 }
 
-// isWord accepts 1 to 64 letters, digits and underscores.
-func isWord(w string) bool {
-	if w == "" || len(w) > 64 {
-		return false
+// truncate shortens s to at most n bytes, for quoting caller input in an
+// error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// sourceTypes are the API's ApiAgentRunSourceType values.
-var sourceTypes = map[string]bool{
-	"LOCAL": true, "SLACK": true, "GITHUB": true, "GITHUB_CHECK_SUITE": true, "GITHUB_PR_REVIEW": true,
-	"LINEAR": true, "API": true, "CHAT": true, "JIRA": true, "CLICKUP": true, "MONDAY": true, "SETUP_COMMANDS": true,
+	return s[:n] + "..."
 }
 
 // sourceTypeParam reads source_type, case-insensitively, as one of the API's
 // source types.
 func sourceTypeParam(q url.Values) (string, error) {
-	v := strings.ToUpper(q.Get("source_type"))
-	if v != "" && !sourceTypes[v] {
-		return "", badRequest("source_type must be one of LOCAL, SLACK, GITHUB, GITHUB_CHECK_SUITE, GITHUB_PR_REVIEW, LINEAR, API, CHAT, JIRA, CLICKUP, MONDAY, SETUP_COMMANDS")
+	v, err := oneValue(q, "source_type")
+	if err != nil || v == "" {
+		return "", err
 	}
-	return v, nil
+	t, ok := codegen.ParseSourceType(v)
+	if !ok {
+		return "", badRequest("source_type must be one of %s", strings.Join(codegen.SourceTypes(), ", "))
+	}
+	return t, nil
 }

@@ -48,6 +48,20 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: see /docs for the API"}
 }
 
+// methodNotAllowed answers a method the route does not serve: 405 with the
+// Allow header, or for OPTIONS (a preflight without CORS headers, which the
+// CORS middleware leaves alone) 204 with Allow. A path that is no route is a
+// 404 whatever the method.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: r.Method + " is not allowed on this route"}
+	allow := allowedMethods(r)
+	if allow == "" {
+		return notFound(w, r)
+	}
+	w.Header().Set("Allow", allow)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Message: r.Method + " is not allowed on this route: it takes " + allow}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -54,8 +55,9 @@ func (d Deps) mode() string { return d.Config.Mode() }
 // dependency that d lacks: a wiring mistake, returned rather than panicked
 // on so that run reports it like any other start-up failure. Middleware runs
 // in this order: request id, observe (which reports every answer to the
-// access log and the metrics), panic recovery, CORS, then per route the
-// token check and the handler.
+// access log and the metrics), panic recovery, the refusal of
+// Transfer-Encoding, CORS, the query check, HEAD served as GET, then per
+// route the token check and the handler.
 func NewServer(d Deps) (http.Handler, error) {
 	switch {
 	case d.Logger == nil:
@@ -69,7 +71,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		d.Metrics = metrics.New(d.Version, d.mode())
 	}
 	r := chi.NewRouter()
-	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), corsHandler(d.Config.CORSOrigins))
+	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), refuseTransferEncoding,
+		corsHandler(d.Config.CORSOrigins), strictQuery, middleware.GetHead)
 	addRoutes(r, d)
 	return r, nil
 }

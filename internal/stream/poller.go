@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,14 +48,9 @@ type poller struct {
 	troubleV int               // bumped on every transient failure
 }
 
-// terminal are the statuses after which a run writes no more logs.
-var terminal = map[string]bool{
-	"COMPLETE": true, "FAILED": true, "ERROR": true, "CANCELLED": true, "STOPPED": true,
-	"TIMEOUT": true, "MAX_ITERATIONS_REACHED": true, "OUT_OF_TOKENS": true,
-}
-
-// IsTerminal reports whether status, in any case, ends a run.
-func IsTerminal(status string) bool { return terminal[strings.ToUpper(status)] }
+// IsTerminal reports whether status, in any case, ends a run: it is
+// codegen.IsTerminal, which owns the list.
+func IsTerminal(status string) bool { return codegen.IsTerminal(status) }
 
 // loop polls until the run is done, a fatal error occurs, or ctx ends.
 func (p *poller) loop(ctx context.Context) {
