@@ -80,7 +80,8 @@ type Config struct {
 	LogsBudget int
 	// StreamMaxPerToken and StreamMax bound the streams open at once per
 	// token (STREAM_MAX_PER_TOKEN, 429 past it) and in all (STREAM_MAX,
-	// 503 past it).
+	// 503 past it). The caller lowers StreamMax to leave some of
+	// MaxConnections to other requests.
 	StreamMaxPerToken int
 	StreamMax         int
 	// StreamHistoryEntries and StreamHistoryBytes bound the log entries

@@ -123,7 +123,7 @@ var settings = []setting{
 		positive(func(c *Config) *int { return &c.LogsBudget })},
 	{"stream-max-per-token", "N", "STREAM_MAX_PER_TOKEN", "100", "streams one token may have open at once (429 past it)",
 		positive(func(c *Config) *int { return &c.StreamMaxPerToken })},
-	{"stream-max", "N", "STREAM_MAX", "5000", "streams open at once in all (503 past it)",
+	{"stream-max", "N", "STREAM_MAX", "5000", "streams open at once in all (503 past it); lowered at start to leave a quarter of MAX_CONNECTIONS, at least 8, to other requests",
 		positive(func(c *Config) *int { return &c.StreamMax })},
 	{"stream-history-entries", "N", "STREAM_HISTORY_ENTRIES", "1000", "latest log entries kept per streamed run; older ones are read again from upstream",
 		positive(func(c *Config) *int { return &c.StreamHistoryEntries })},
