@@ -73,7 +73,9 @@ type Hub struct {
 	budgets    map[[32]byte]*budget
 	subsBy     map[[32]byte]int // open subscriptions per token hash
 	subs       int              // open subscriptions in all
-	closing    chan struct{}    // closed by Shutdown
+	stopping   context.Context  // cancelled by Shutdown
+	stop       context.CancelFunc
+	closing    <-chan struct{} // stopping.Done()
 	wg         sync.WaitGroup
 	initOnce   sync.Once
 	polls      atomic.Int64 // upstream log reads made
@@ -93,7 +95,8 @@ func (h *Hub) init() {
 		h.pollers = map[key]*poller{}
 		h.budgets = map[[32]byte]*budget{}
 		h.subsBy = map[[32]byte]int{}
-		h.closing = make(chan struct{})
+		h.stopping, h.stop = context.WithCancel(context.Background())
+		h.closing = h.stopping.Done()
 	})
 }
 
@@ -188,11 +191,7 @@ func (h *Hub) Shutdown() {
 	h.init()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	select {
-	case <-h.closing:
-	default:
-		close(h.closing)
-	}
+	h.stop()
 }
 
 // Close shuts down, stops every poller and waits for them to return.

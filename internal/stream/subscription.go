@@ -75,6 +75,11 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 	}
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
+	// Shutdown ends every wait, a refetch's or its budget's included, so
+	// that each stream gets its last event.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.hub.stopping, cancel)()
 	c := cursor{pos: from}
 	if v := s.p.view(from); v.statusV == 0 && v.troubleV == 0 && v.fatal == nil {
 		w.Comment("waiting for the upstream")
@@ -94,13 +99,21 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 		case <-retry:
 		case <-beat.C:
 			w.Ping()
-		case <-ctx.Done():
-			return
-		case <-s.hub.closing:
-			w.Event("error", render(ErrShuttingDown))
+		case <-ctx.Done(): // the client left, or the Hub shuts down
+			s.ending(w, render)
 			w.Flush() //nolint:errcheck // the stream ends either way
 			return
 		}
+	}
+}
+
+// ending queues, when the Hub is shutting down, the error event that tells
+// the client to reconnect; when the client left, there is nothing to say.
+func (s *Subscription) ending(w *Writer, render func(error) []byte) {
+	select {
+	case <-s.hub.closing:
+		w.Event("error", render(ErrShuttingDown))
+	default:
 	}
 }
 
@@ -129,6 +142,7 @@ func (s *Subscription) step(ctx context.Context, w *Writer, c *cursor, v view, r
 			c.failures = 0
 			return now, nil, false
 		case ctx.Err() != nil:
+			s.ending(w, render)
 			return nil, nil, true
 		case isFatal(err), errors.Is(err, errHistoryGone):
 			w.Event("error", render(err))
