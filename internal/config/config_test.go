@@ -111,7 +111,7 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 		{"pprof on localhost", map[string]string{"PPROF_ADDR": "localhost:6060"}, nil, "use 127.0.0.1:PORT"},
 		{"pprof on a name that looks loopback", map[string]string{"PPROF_ADDR": "127.0.0.1.nip.io:6060"}, nil, "use 127.0.0.1:PORT"},
 		{"pprof on a mapped public address", map[string]string{"PPROF_ADDR": "[::ffff:10.0.0.1]:6060"}, nil, "PPROF_ADDR"},
-		{"origin with an invalid name", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a‍.example"}, nil, "not a valid domain name"},
+		{"origin with an invalid name", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a\u200d.example"}, nil, "not a valid domain name"},
 		{"pprof allow remote not a bool", map[string]string{"PPROF_ALLOW_REMOTE": "sure"}, nil, "PPROF_ALLOW_REMOTE"},
 		{"in-flight bodies not a number", map[string]string{"MAX_INFLIGHT_BODY_BYTES": "lots"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
 		{"in-flight bodies below one body", map[string]string{"MAX_BODY_BYTES": "65536", "MAX_INFLIGHT_BODY_BYTES": "65535"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
