@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +25,8 @@ func keepIdle(t *testing.T, url string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a server that never answers fails the test
+	defer c.SetReadDeadline(time.Time{})
 	fmt.Fprintf(c, "GET /agent-runs/12345 HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -102,7 +105,7 @@ func TestRequestsRunningAtTheShutdownDeadlineAreAnswered(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("GET", s.url+"/agent-runs/7", nil)
 		req.Header.Set("Authorization", "Bearer x")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient().Do(req)
 		if err != nil {
 			got <- result{err: err}
 			return
@@ -134,6 +137,82 @@ func TestPprofServesNoCommandLine(t *testing.T) {
 	for path, want := range map[string]int{"": 200, "heap?debug=1": 200, "cmdline": 404} {
 		if code, err := getNew(m[1]+path, ""); err != nil || code != want {
 			t.Errorf("GET %s%s: %d, %v; want %d", m[1], path, code, err, want)
+		}
+	}
+}
+
+// TestPprofListenerIsWhereTheCheckSaid listens where config.Load's check
+// cannot see (a name resolves at listen time): a listener that did not end
+// up on loopback is refused unless PPROF_ALLOW_REMOTE, which is then named
+// in the warning. Nothing is served on it.
+func TestPprofListenerIsWhereTheCheckSaid(t *testing.T) {
+	tests := []struct {
+		addr        string
+		allowRemote bool
+		wantErr     string // empty: the listener is returned
+		wantLog     string
+	}{
+		{"127.0.0.1:0", false, "", `level=INFO msg="serving profiles"`},
+		{"127.0.0.1:0", true, "", `level=INFO msg="serving profiles"`},
+		{"0.0.0.0:0", false, "use 127.0.0.1:PORT", ""},
+		{"0.0.0.0:0", true, "", `level=WARN msg="serving profiles off loopback because PPROF_ALLOW_REMOTE=true`},
+	}
+	for _, tt := range tests {
+		var log lockedBuffer
+		ln, err := pprofListener(tt.addr, tt.allowRemote, slog.New(slog.NewTextHandler(&log, nil)))
+		if ln != nil {
+			ln.Close()
+		}
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s, allow remote %v: err %v, want one saying %q", tt.addr, tt.allowRemote, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(log.String(), tt.wantLog) {
+			t.Errorf("%s, allow remote %v: err %v, log %q; want a listener and %q", tt.addr, tt.allowRemote, err, log.String(), tt.wantLog)
+		}
+	}
+}
+
+// TestStreamsLeaveConnectionsForOtherRequests sets STREAM_MAX above what
+// MAX_CONNECTIONS can hold beside a headroom of 8: STREAM_MAX is lowered
+// with a warning, the stream past it is refused with 503, and /health and a
+// request with a token are answered while the streams are open.
+func TestStreamsLeaveConnectionsForOtherRequests(t *testing.T) {
+	const bound, streams = 12, 4 // 12 connections less a headroom of 8
+	s := start(t, map[string]string{"MAX_CONNECTIONS": fmt.Sprint(bound), "STREAM_MAX": "100", "SANDBOX_RATE_LIMITS": "false"})
+	if !strings.Contains(s.stderr.String(), fmt.Sprintf(`level=WARN msg="STREAM_MAX lowered to leave connections for other requests under MAX_CONNECTIONS" stream_max=100 lowered_to=%d max_connections=%d`, streams, bound)) {
+		t.Errorf("no warning that STREAM_MAX was lowered in:\n%s", s.stderr)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/agent-runs", strings.NewReader(`{"prompt":"wait sandbox:PAUSED"}`))
+	req.Header.Set("Authorization", "Bearer sandbox")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := testClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run struct{ ID int64 }
+	json.NewDecoder(resp.Body).Decode(&run)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || run.ID == 0 {
+		t.Fatalf("creating a run: status %d, id %d", resp.StatusCode, run.ID)
+	}
+	for i := range streams + 1 {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/agent-runs/%d/logs/stream", s.url, run.ID), nil)
+		req.Header.Set("Authorization", "Bearer sandbox")
+		resp, err := testClient().Do(req) // headers come before the first event
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if want := map[bool]int{true: 200, false: 503}[i < streams]; resp.StatusCode != want {
+			t.Errorf("stream %d of at most %d: status %d, want %d", i+1, streams, resp.StatusCode, want)
+		}
+	}
+	for _, tt := range []struct{ path, token string }{{"/health", ""}, {"/agent-runs/12345", "sandbox"}} {
+		if code, err := getNew(s.url+tt.path, tt.token); err != nil || code != http.StatusOK {
+			t.Errorf("GET %s with %d streams open: %d, %v; want 200", tt.path, streams, code, err)
 		}
 	}
 }

@@ -22,8 +22,9 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/web"
 )
 
-// run is the whole program: it loads the settings, starts the server and
-// serves until ctx ends, then shuts down gracefully.
+// run is the whole program: it loads the settings, wires the upstream
+// client, the stream hub and the server, and serves until ctx ends, then
+// shuts down gracefully.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	cfg, err := config.Load(args, getenv, stdout) // --help prints to stdout
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logs := newLogWriter(stderr, 32<<10, 100*time.Millisecond)
 	defer logs.Close()
 	logger := newLogger(cfg, logs)
+	limitConnections(&cfg, logger)
 
 	baseURL := cfg.BaseURL
 	if cfg.Sandbox {
@@ -68,9 +70,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	return listenAndServe(ctx, cfg, handler, streams, baseURL, logger)
+}
 
+// listenAndServe opens the profiles' listener if asked for and the API's,
+// bounded to cfg.MaxConnections, and serves handler until ctx ends. Open
+// streams end with an event telling clients to reconnect.
+func listenAndServe(ctx context.Context, cfg config.Config, handler http.Handler, streams *stream.Hub, upstream string, logger *slog.Logger) error {
 	if cfg.PprofAddr != "" {
-		stop, err := servePprof(cfg.PprofAddr, logger)
+		stop, err := servePprof(cfg.PprofAddr, cfg.PprofAllowRemote, logger)
 		if err != nil {
 			return err
 		}
@@ -80,13 +88,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	bound := maxConnections(cfg)
-	ln := connlimit.New(tcp, bound)
+	ln := connlimit.New(tcp, cfg.MaxConnections)
 	srv := newHTTPServer(handler, cfg.IdleTimeout, logger)
 	srv.ConnState = ln.ConnState
-	srv.RegisterOnShutdown(streams.Shutdown) // open streams end with an event telling clients to reconnect
-	logger.Info("listening", "addr", "http://"+tcp.Addr().String(), "upstream", baseURL, "version", buildVersion(),
-		"max_connections", bound)
+	srv.RegisterOnShutdown(streams.Shutdown)
+	logger.Info("listening", "addr", "http://"+tcp.Addr().String(), "upstream", upstream, "version", buildVersion(),
+		"max_connections", cfg.MaxConnections, "stream_max", cfg.StreamMax)
 	if !web.HasRedoc() {
 		logger.Warn(web.MissingRedocHint)
 	}
@@ -116,12 +123,11 @@ func startSandbox(cfg config.Config, logger *slog.Logger) (url string, stop func
 
 // servePprof serves Go's profiles on addr, apart from the API, until stop.
 // It does not serve /debug/pprof/cmdline: the command line may hold
-// --api-token. config.Load has refused a non-loopback addr unless
-// PPROF_ALLOW_REMOTE allows it; then it warns.
-func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+// --api-token.
+func servePprof(addr string, allowRemote bool, logger *slog.Logger) (stop func(), err error) {
+	ln, err := pprofListener(addr, allowRemote, logger)
 	if err != nil {
-		return nil, fmt.Errorf("pprof listener: %w", err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // runtime profiles only: it answers 404 to cmdline
@@ -134,13 +140,30 @@ func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
 		defer close(done)
 		srv.Serve(ln) //nolint:errcheck // always ErrServerClosed, after stop
 	}()
-	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		logger.Warn("serving profiles on a non-loopback address, as PPROF_ALLOW_REMOTE allows: anyone who reaches it can read the process's memory profile and goroutines",
-			"addr", "http://"+ln.Addr().String()+"/debug/pprof/")
-	} else {
-		logger.Info("serving profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
-	}
 	return func() { srv.Close(); <-done }, nil
+}
+
+// pprofListener listens on addr and checks that the listener is where
+// config.Load's check of PPROF_ADDR said it would be: on loopback, unless
+// allowRemote (PPROF_ALLOW_REMOTE). When allowRemote let it off loopback,
+// it warns.
+func pprofListener(addr string, allowRemote bool, logger *slog.Logger) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	url := "http://" + ln.Addr().String() + "/debug/pprof/"
+	switch ip := ln.Addr().(*net.TCPAddr).IP; {
+	case ip.IsLoopback():
+		logger.Info("serving profiles", "addr", url)
+	case !allowRemote:
+		ln.Close()
+		return nil, fmt.Errorf("pprof listener: PPROF_ADDR=%q listens on %s, which is not loopback: use 127.0.0.1:PORT", addr, ln.Addr())
+	default:
+		logger.Warn("serving profiles off loopback because PPROF_ALLOW_REMOTE=true: anyone who reaches this address can read the process's memory profile and goroutines",
+			"addr", url)
+	}
+	return ln, nil
 }
 
 // newHTTPServer sets the timeouts a public server needs. Streaming handlers

@@ -35,8 +35,9 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed with credentials
 	// (CORS_ALLOWED_ORIGINS); empty allows any origin without credentials.
 	// Each is an http(s) origin with no wildcard, path, query, fragment or
-	// user info; Load strips a trailing slash and a default port, as a
-	// browser's Origin header has neither.
+	// user info; Load strips a trailing slash and a default port, and
+	// writes the host in lower-case ASCII (punycode for an
+	// internationalised name), as a browser's Origin header has them.
 	CORSOrigins []string
 	// UpstreamTimeout bounds one upstream call, retries included
 	// (UPSTREAM_TIMEOUT).
@@ -87,7 +88,8 @@ type Config struct {
 	LogsBudget int
 	// StreamMaxPerToken and StreamMax bound the streams open at once per
 	// token (STREAM_MAX_PER_TOKEN, 429 past it) and in all (STREAM_MAX,
-	// 503 past it).
+	// 503 past it). The caller lowers StreamMax to leave some of
+	// MaxConnections to other requests.
 	StreamMaxPerToken int
 	StreamMax         int
 	// StreamHistoryEntries and StreamHistoryBytes bound the log entries
@@ -100,8 +102,9 @@ type Config struct {
 	SandboxStep       time.Duration
 	SandboxRateLimits bool
 	// PprofAddr, if set, serves Go's net/http/pprof profiles on a listener
-	// of its own (PPROF_ADDR). It must be a loopback address unless
-	// PprofAllowRemote (PPROF_ALLOW_REMOTE) says otherwise.
+	// of its own (PPROF_ADDR). Its host must be a loopback IP literal
+	// (names, even localhost, are refused) unless PprofAllowRemote
+	// (PPROF_ALLOW_REMOTE) says otherwise.
 	PprofAddr        string
 	PprofAllowRemote bool
 	// ShowVersion asks for the version to be printed (--version).
@@ -195,8 +198,9 @@ func (c *Config) validate() error {
 		c.CORSOrigins[i] = origin
 	}
 	if c.PprofAddr != "" && !c.PprofAllowRemote && !loopback(c.PprofAddr) {
-		return &Error{fmt.Sprintf("PPROF_ADDR=%q is not a loopback address: profiles show the process's internals; "+
-			"use 127.0.0.1:PORT, or set PPROF_ALLOW_REMOTE=true to serve them anyway", c.PprofAddr)}
+		return &Error{fmt.Sprintf("PPROF_ADDR=%q is not a loopback IP address: profiles show the process's internals; "+
+			"use 127.0.0.1:PORT (or [::1]:PORT; a name, even localhost, may resolve elsewhere), "+
+			"or set PPROF_ALLOW_REMOTE=true to serve them anyway", c.PprofAddr)}
 	}
 	return nil
 }

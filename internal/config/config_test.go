@@ -107,6 +107,11 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 		{"pprof on every interface", map[string]string{"PPROF_ADDR": ":6060"}, nil, "PPROF_ALLOW_REMOTE"},
 		{"pprof on a public address", map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, nil, "PPROF_ADDR"},
 		{"pprof on a host name", map[string]string{"PPROF_ADDR": "example.com:6060"}, nil, "PPROF_ADDR"},
+		// A hosts file may map localhost anywhere: only IP literals count.
+		{"pprof on localhost", map[string]string{"PPROF_ADDR": "localhost:6060"}, nil, "use 127.0.0.1:PORT"},
+		{"pprof on a name that looks loopback", map[string]string{"PPROF_ADDR": "127.0.0.1.nip.io:6060"}, nil, "use 127.0.0.1:PORT"},
+		{"pprof on a mapped public address", map[string]string{"PPROF_ADDR": "[::ffff:10.0.0.1]:6060"}, nil, "PPROF_ADDR"},
+		{"origin with an invalid name", map[string]string{"CORS_ALLOWED_ORIGINS": "https://a\u200d.example"}, nil, "not a valid domain name"},
 		{"pprof allow remote not a bool", map[string]string{"PPROF_ALLOW_REMOTE": "sure"}, nil, "PPROF_ALLOW_REMOTE"},
 		{"in-flight bodies not a number", map[string]string{"MAX_INFLIGHT_BODY_BYTES": "lots"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
 		{"in-flight bodies below one body", map[string]string{"MAX_BODY_BYTES": "65536", "MAX_INFLIGHT_BODY_BYTES": "65535"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
@@ -130,12 +135,18 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 func TestCORSOriginsAreNormalised(t *testing.T) {
 	t.Parallel()
 	c, err := Load(nil, env(map[string]string{
-		"CORS_ALLOWED_ORIGINS": "https://a.example/, http://localhost:3000, https://b.example:443, http://c.example:80, https://d.example:8443",
+		"CORS_ALLOWED_ORIGINS": "https://a.example/, http://localhost:3000, https://b.example:443, http://c.example:80, https://d.example:8443, " +
+			"https://bücher.example, https://BÜCHER.example:8443/, https://App.Example.com, http://my_app.example, " +
+			"http://[::1]:3000, http://[::1]:80, https://127.0.0.1",
 	}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "https://a.example http://localhost:3000 https://b.example http://c.example https://d.example:8443"
+	// Browsers send the host in lower-case ASCII, punycode for an
+	// internationalised name: an origin written otherwise would never match.
+	want := "https://a.example http://localhost:3000 https://b.example http://c.example https://d.example:8443 " +
+		"https://xn--bcher-kva.example https://xn--bcher-kva.example:8443 https://app.example.com http://my_app.example " +
+		"http://[::1]:3000 http://[::1] https://127.0.0.1"
 	if got := strings.Join(c.CORSOrigins, " "); got != want {
 		t.Errorf("CORS origins = %q, want %q", got, want)
 	}
@@ -155,8 +166,14 @@ func TestConnectionAndPprofSettings(t *testing.T) {
 			return c.MaxConnections == 20 && c.IdleTimeout == 5*time.Second
 		}},
 		{"pprof on loopback", map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}, func(c Config) bool { return c.PprofAddr == "127.0.0.1:6060" }},
-		{"pprof on localhost", map[string]string{"PPROF_ADDR": "localhost:0"}, func(c Config) bool { return c.PprofAddr == "localhost:0" }},
+		{"pprof on another loopback address", map[string]string{"PPROF_ADDR": "127.8.9.10:0"}, func(c Config) bool { return c.PprofAddr == "127.8.9.10:0" }},
 		{"pprof on IPv6 loopback", map[string]string{"PPROF_ADDR": "[::1]:6060"}, func(c Config) bool { return c.PprofAddr == "[::1]:6060" }},
+		{"pprof on IPv4-mapped loopback", map[string]string{"PPROF_ADDR": "[::ffff:127.0.0.1]:6060"}, func(c Config) bool {
+			return c.PprofAddr == "[::ffff:127.0.0.1]:6060"
+		}},
+		{"pprof on a name when forced", map[string]string{"PPROF_ADDR": "localhost:0", "PPROF_ALLOW_REMOTE": "true"}, func(c Config) bool {
+			return c.PprofAddr == "localhost:0"
+		}},
 		{"pprof remote when forced", map[string]string{"PPROF_ADDR": ":6060", "PPROF_ALLOW_REMOTE": "true"}, func(c Config) bool {
 			return c.PprofAddr == ":6060" && c.PprofAllowRemote
 		}},

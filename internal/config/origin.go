@@ -2,13 +2,25 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
+// hostToASCII converts a host name as the WHATWG URL standard, which
+// browsers follow, does before they send it in Origin: UTS #46 mapping
+// (lower case included) without transitional processing, then punycode for
+// each label that is not ASCII. Like browsers, it accepts underscores.
+var hostToASCII = idna.New(idna.MapForLookup(), idna.StrictDomainName(false), idna.Transitional(false),
+	idna.BidiRule(), idna.CheckJoiners(true))
+
 // normalOrigin checks that s is a browser origin, scheme://host[:port], and
-// returns it as browsers send it in Origin: without a trailing slash or a
+// returns it as browsers send it in Origin: the host in ASCII (punycode for
+// an internationalised name) and lower case, without a trailing slash or a
 // default port. Wildcards are refused: these origins are allowed with
 // credentials, and a pattern such as https://* would let any site read a
 // signed-in user's answers.
@@ -33,24 +45,35 @@ func normalOrigin(s string) (string, error) {
 	case u.Fragment != "" || strings.Contains(s, "#"):
 		return "", errors.New("a fragment is not part of an origin")
 	}
-	host := u.Host
-	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
-		host = strings.TrimSuffix(host, ":"+p)
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err != nil { // a name, not an IP literal
+		if host, err = hostToASCII.ToASCII(host); err != nil {
+			return "", fmt.Errorf("the host is not a valid domain name (%v)", err)
+		}
+	}
+	port := u.Port()
+	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		return u.Scheme + "://" + net.JoinHostPort(host, port), nil
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
 	}
 	return u.Scheme + "://" + host, nil
 }
 
 // loopback reports whether the listen address addr is on the loopback
-// interface only: localhost or a loopback IP. An empty host listens on every
-// interface.
+// interface only: its host must be a loopback IP literal (127.0.0.0/8, ::1,
+// or ::ffff:127.x.y.z). Names, localhost included, are refused, since a
+// hosts file or resolver may map them elsewhere; an empty host listens on
+// every interface.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

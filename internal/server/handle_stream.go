@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -15,12 +16,14 @@ const retryHint = 3 * time.Second
 // handleStream serves a run's logs as Server-Sent Events from a poller shared
 // with every other subscriber of the run with the same token. Before the
 // stream starts, failures are plain HTTP errors (a 404 stops a browser's
-// EventSource from reconnecting); after, they are error events.
+// EventSource from reconnecting); after, they are error events. The stream
+// starts within the Hub's StartWait of its place being reserved, whatever
+// the upstream is doing.
 //
 //	@Summary		Stream an agent run's logs (Server-Sent Events)
 //	@Description	A text/event-stream of the run until it ends. Events: `status` (first, and on every change: data {id, status, result, summary, github_pull_requests}); `log` (one per entry, id = the entry's 0-based position, data = the entry as the API returned it); `done` (after the last log of a run in a terminal status: COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS; data = the finished run; the stream then closes); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). Control events carry no id. A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 //	@Description
-//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate, even from before the entries the proxy keeps (those are read again from the API). Each token may have STREAM_MAX_PER_TOKEN streams open (429 past it) and the server STREAM_MAX (503 past it), both with Retry-After. If the API has not answered within half a second, the stream starts with a `: waiting for the upstream` comment. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream (so it cannot tell a missing run).
+//	@Description	Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the stream continues at position N+1 with no gap and no duplicate, even from before the entries the proxy keeps (those are read again from the API). Each token may have STREAM_MAX_PER_TOKEN streams open (429 past it) and the server STREAM_MAX (503 past it), both with Retry-After. If the API has not answered within half a second (the run's first read, or the lookup of the caller's first organization when none is named), the stream starts with a `: waiting for the upstream` comment, and a failure then comes as an `error` event. Browsers' EventSource cannot send headers, so this route alone also takes the token as ?access_token=. All subscribers of a run with the same token share one upstream poller. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream (so it cannot tell a missing run).
 //	@Tags			logs
 //	@Produce		text/event-stream
 //	@Security		BearerAuth
@@ -49,26 +52,43 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		if r.Method == http.MethodHead {
 			return streamHead(w, r)
 		}
-		tok, org, err := orgs.caller(r)
-		if err != nil {
-			return err
-		}
-		sub, err := hub.Subscribe(tok, org, id)
+		tok := token(r.Context())
+		sub, err := hub.Reserve(tok) // before any upstream call
 		if err != nil {
 			return subscribeError(err)
 		}
 		defer sub.Close()
-		if err := sub.Ready(r.Context()); err != nil {
-			return err
-		}
-		sw, err := stream.NewWriter(w, retryHint)
-		if err != nil {
-			return nil // the client left; the header is already out
-		}
-		sub.Run(r.Context(), sw, from, heartbeat, func(err error) []byte {
+		render := func(err error) []byte {
 			_, body, _ := errorBody(r, err)
 			return body
-		})
+		}
+		org, late, err := streamOrg(r, orgs, tok, sub.StartBy())
+		if err != nil {
+			return err
+		}
+		var sw *stream.Writer // set once the stream has started
+		if late != nil {
+			if sw, org = startLate(r.Context(), w, hub.Closing(), late, render); sw == nil {
+				return nil // ended, or the client left
+			}
+		}
+		if err := sub.Join(org, id); err != nil {
+			if sw != nil {
+				sw.Event("error", render(err))
+				sw.Flush() //nolint:errcheck // the stream ends either way
+				return nil
+			}
+			return subscribeError(err)
+		}
+		if sw == nil {
+			if err := sub.Ready(r.Context()); err != nil {
+				return err
+			}
+			if sw, err = stream.NewWriter(w, retryHint); err != nil {
+				return nil // the client left; the header is already out
+			}
+		}
+		sub.Run(r.Context(), sw, from, heartbeat, render)
 		return nil
 	})
 }
@@ -83,6 +103,69 @@ func streamHead(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, _ = stream.NewWriter(w, retryHint) // net/http drops the body of a HEAD answer
 	return nil
+}
+
+// orgAnswer is the end of an organization lookup.
+type orgAnswer struct {
+	org int64
+	err error
+}
+
+// streamOrg returns the organization a stream request acts on if it is
+// known by startBy. Otherwise late delivers it, or the lookup's error, when
+// the upstream answers: the stream must not wait longer for its headers.
+func streamOrg(r *http.Request, orgs *orgResolver, tok string, startBy time.Time) (org int64, late <-chan orgAnswer, err error) {
+	org, err = requestedOrg(r)
+	if err != nil || org != 0 {
+		return org, nil, err
+	}
+	if orgs.fallback != 0 {
+		return orgs.fallback, nil, nil
+	}
+	answer := make(chan orgAnswer, 1)
+	ctx := r.Context() // ends when the handler returns, and the lookup with it
+	go func() {
+		org, err := orgs.firstOrg(ctx, tok)
+		answer <- orgAnswer{org, err}
+	}()
+	t := time.NewTimer(time.Until(startBy))
+	defer t.Stop()
+	select {
+	case a := <-answer:
+		return a.org, nil, a.err
+	case <-t.C:
+		return 0, answer, nil
+	}
+}
+
+// startLate starts the stream with the waiting comment before its
+// organization is known, and returns it once late answers. If the lookup
+// fails or the server shuts down meanwhile, it ends the stream with an
+// error event and returns a nil Writer, as it does if the client leaves.
+func startLate(ctx context.Context, w http.ResponseWriter, closing <-chan struct{}, late <-chan orgAnswer,
+	render func(error) []byte) (*stream.Writer, int64) {
+	sw, err := stream.NewWriter(w, retryHint)
+	if err != nil {
+		return nil, 0
+	}
+	sw.Waiting()
+	if sw.Flush() != nil {
+		return nil, 0
+	}
+	var a orgAnswer
+	select {
+	case a = <-late:
+	case <-closing:
+		a.err = stream.ErrShuttingDown
+	case <-ctx.Done():
+		return nil, 0
+	}
+	if a.err != nil {
+		sw.Event("error", render(a.err))
+		sw.Flush() //nolint:errcheck // the stream ends either way
+		return nil, 0
+	}
+	return sw, a.org
 }
 
 // subscribeError is the answer to a refused subscription: 429 past the

@@ -47,6 +47,7 @@ const sandboxStep = time.Second
 type streamOpts struct {
 	hub       func(*stream.Hub)
 	heartbeat time.Duration // zero: an hour
+	hold      chan struct{} // if set, upstream log reads wait until it is closed
 }
 
 func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
@@ -56,6 +57,9 @@ func newStreamEnv(t *testing.T, o streamOpts) *streamEnv {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.calls.Add(1)
 		if strings.HasSuffix(r.URL.Path, "/logs") {
+			if o.hold != nil {
+				<-o.hold
+			}
 			e.logReads.Add(1)
 			e.mu.Lock()
 			e.readsBy[r.Header.Get("Authorization")]++

@@ -60,10 +60,12 @@ type Hub struct {
 	// the subscriber that needs them. If zero, 1000 entries and 256 KiB.
 	HistoryEntries int
 	HistoryBytes   int
-	// StartWait is how long Ready waits for a new poller's first answer
-	// before letting the stream start without it, so that a stream whose
-	// poller waits for budget still gets its headers promptly. If zero,
-	// 500 ms.
+	// StartWait bounds the wait, from Reserve, before a stream starts
+	// (see Subscription.StartBy): Ready waits that long at most for a new
+	// poller's first answer before letting the stream start without it,
+	// so that a stream whose poller waits for budget, or whose caller
+	// waited for something else first, still gets its headers promptly.
+	// If zero, 500 ms.
 	StartWait time.Duration
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
@@ -73,7 +75,9 @@ type Hub struct {
 	budgets    map[[32]byte]*budget
 	subsBy     map[[32]byte]int // open subscriptions per token hash
 	subs       int              // open subscriptions in all
-	closing    chan struct{}    // closed by Shutdown
+	stopping   context.Context  // cancelled by Shutdown
+	stop       context.CancelFunc
+	closing    <-chan struct{} // stopping.Done()
 	wg         sync.WaitGroup
 	initOnce   sync.Once
 	polls      atomic.Int64 // upstream log reads made
@@ -93,16 +97,34 @@ func (h *Hub) init() {
 		h.pollers = map[key]*poller{}
 		h.budgets = map[[32]byte]*budget{}
 		h.subsBy = map[[32]byte]int{}
-		h.closing = make(chan struct{})
+		h.stopping, h.stop = context.WithCancel(context.Background())
+		h.closing = h.stopping.Done()
 	})
 }
 
-// Subscribe joins the poller of (tok, org, run), starting one if none runs.
-// It refuses with ErrShuttingDown, ErrTooManyStreams or ErrStreamsFull. The
-// caller must Close the returned Subscription.
+// Subscribe joins the poller of (tok, org, run), starting one if none runs:
+// Reserve, then Join. It refuses with ErrShuttingDown, ErrTooManyStreams or
+// ErrStreamsFull. The caller must Close the returned Subscription.
 func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
+	s, err := h.Reserve(tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Join(org, run); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reserve takes a stream's place under the limits for tok, before its
+// organization and run are joined, so that a stream over the limits is
+// refused before any upstream call. It refuses with ErrShuttingDown,
+// ErrTooManyStreams or ErrStreamsFull. The caller must Join the returned
+// Subscription before Ready and Run, and Close it.
+func (h *Hub) Reserve(tok string) (*Subscription, error) {
 	h.init()
-	k := key{sha256.Sum256([]byte(tok)), org, run}
+	th := sha256.Sum256([]byte(tok))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
@@ -111,23 +133,37 @@ func (h *Hub) Subscribe(tok string, org, run int64) (*Subscription, error) {
 	default:
 	}
 	switch {
-	case h.subsBy[k.token] >= positiveOr(h.MaxPerToken, 100):
+	case h.subsBy[th] >= positiveOr(h.MaxPerToken, 100):
 		return nil, ErrTooManyStreams
 	case h.subs >= positiveOr(h.MaxStreams, 5000):
 		return nil, ErrStreamsFull
 	}
+	h.subsBy[th]++
+	h.subs++
+	return &Subscription{hub: h, token: tok, th: th, startBy: time.Now().Add(h.startWait())}, nil
+}
+
+// join adds s to the poller of (org, run), starting one if none runs.
+func (h *Hub) join(s *Subscription, org, run int64) error {
+	k := key{s.th, org, run}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closing:
+		return ErrShuttingDown
+	default:
+	}
 	p := h.pollers[k]
 	if p == nil {
-		p = h.startPoller(k, tok, org, run)
+		p = h.startPoller(k, s.token, org, run)
 	}
 	if p.subs == 0 && p.wanted != nil {
 		close(p.wanted) // a lingering poller goes back to work
 		p.wanted = nil
 	}
 	p.subs++
-	h.subsBy[k.token]++
-	h.subs++
-	return &Subscription{hub: h, p: p}, nil
+	s.p = p
+	return nil
 }
 
 // startPoller creates and starts the poller for k. h.mu is held.
@@ -147,17 +183,20 @@ func (h *Hub) startPoller(k key, tok string, org, run int64) *poller {
 	return p
 }
 
-// release drops one subscriber of p; the last one idles p and schedules its
-// end.
-func (h *Hub) release(p *poller) {
+// release gives back s's place and drops it from its poller, if it joined
+// one; the last subscriber to leave idles the poller and schedules its end.
+func (h *Hub) release(s *Subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p.subs--
 	h.subs--
-	if h.subsBy[p.key.token]--; h.subsBy[p.key.token] == 0 {
-		delete(h.subsBy, p.key.token)
+	if h.subsBy[s.th]--; h.subsBy[s.th] == 0 {
+		delete(h.subsBy, s.th)
 	}
-	if p.subs > 0 {
+	p := s.p
+	if p == nil {
+		return
+	}
+	if p.subs--; p.subs > 0 {
 		return
 	}
 	p.wanted = make(chan struct{})
@@ -188,11 +227,7 @@ func (h *Hub) Shutdown() {
 	h.init()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	select {
-	case <-h.closing:
-	default:
-		close(h.closing)
-	}
+	h.stop()
 }
 
 // Close shuts down, stops every poller and waits for them to return.
@@ -207,6 +242,12 @@ func (h *Hub) Close() {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+}
+
+// Closing is closed when Shutdown begins.
+func (h *Hub) Closing() <-chan struct{} {
+	h.init()
+	return h.closing
 }
 
 // Pollers is the number of pollers, running or lingering.

@@ -26,11 +26,12 @@ const (
 // about writeAt bytes before writing. It is not safe for concurrent use: one
 // subscriber owns it.
 type Writer struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	buf   []byte
-	err   error // the first write error; later writes are skipped
-	dirty bool  // written since the last flush
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	buf     []byte
+	err     error // the first write error; later writes are skipped
+	dirty   bool  // written since the last flush
+	waiting bool  // the waiting comment is queued or sent
 }
 
 // NewWriter starts an event stream on w: it sends the SSE headers and a
@@ -64,6 +65,15 @@ func (s *Writer) Event(name string, data []byte) { s.event(name, data) }
 
 // Ping queues a heartbeat comment.
 func (s *Writer) Ping() { s.Comment("ping") }
+
+// Waiting queues the comment that says the stream waits for the upstream,
+// once per stream.
+func (s *Writer) Waiting() {
+	if !s.waiting {
+		s.waiting = true
+		s.Comment("waiting for the upstream")
+	}
+}
 
 // Comment queues an SSE comment, which clients ignore. text must be one line.
 func (s *Writer) Comment(text string) {

@@ -11,25 +11,37 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
-// Subscription is one client's place in a shared poller. It is used by one
-// goroutine; Close may be called more than once.
+// Subscription is one client's place under the Hub's limits and, once
+// joined, in a shared poller. It is used by one goroutine; Close may be
+// called more than once.
 type Subscription struct {
-	hub  *Hub
-	p    *poller
-	once sync.Once
+	hub     *Hub
+	token   string
+	th      [32]byte  // the token's hash
+	startBy time.Time // reserved at, plus the Hub's StartWait
+	p       *poller   // nil until Join
+	once    sync.Once
 }
 
-// Close leaves the poller; the last subscriber to leave idles it and stops
-// it after the Hub's Linger.
-func (s *Subscription) Close() { s.once.Do(func() { s.hub.release(s.p) }) }
+// Join attaches a reserved subscription to the poller of (org, run),
+// starting one if none runs. Call it once. It refuses with ErrShuttingDown.
+func (s *Subscription) Join(org, run int64) error { return s.hub.join(s, org, run) }
 
-// Ready waits for the poller's first answer, for at most the Hub's
-// StartWait, and returns its fatal error, such as a 404 for an unknown run,
+// StartBy is when the stream should start whatever the upstream has
+// answered: the Hub's StartWait after Reserve. Ready returns by then.
+func (s *Subscription) StartBy() time.Time { return s.startBy }
+
+// Close gives back the place and leaves the poller; the last subscriber to
+// leave idles it and stops it after the Hub's Linger.
+func (s *Subscription) Close() { s.once.Do(func() { s.hub.release(s) }) }
+
+// Ready waits for the poller's first answer, until StartBy at the latest
+// (so one StartWait bounds everything before the stream starts), and returns its fatal error, such as a 404 for an unknown run,
 // so that the caller can answer with a plain HTTP error before starting the
 // stream. A transient failure, or no answer yet, is not an error: the
 // stream starts and reports it. It returns ctx's error if ctx ends first.
 func (s *Subscription) Ready(ctx context.Context) error {
-	t := time.NewTimer(s.hub.startWait())
+	t := time.NewTimer(time.Until(s.startBy))
 	defer t.Stop()
 	for {
 		v := s.p.view(0)
@@ -75,9 +87,14 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 	}
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
+	// Shutdown ends every wait, a refetch's or its budget's included, so
+	// that each stream gets its last event.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.hub.stopping, cancel)()
 	c := cursor{pos: from}
 	if v := s.p.view(from); v.statusV == 0 && v.troubleV == 0 && v.fatal == nil {
-		w.Comment("waiting for the upstream")
+		w.Waiting()
 	}
 	for {
 		v := s.p.view(c.pos)
@@ -94,13 +111,21 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 		case <-retry:
 		case <-beat.C:
 			w.Ping()
-		case <-ctx.Done():
-			return
-		case <-s.hub.closing:
-			w.Event("error", render(ErrShuttingDown))
+		case <-ctx.Done(): // the client left, or the Hub shuts down
+			s.ending(w, render)
 			w.Flush() //nolint:errcheck // the stream ends either way
 			return
 		}
+	}
+}
+
+// ending queues, when the Hub is shutting down, the error event that tells
+// the client to reconnect; when the client left, there is nothing to say.
+func (s *Subscription) ending(w *Writer, render func(error) []byte) {
+	select {
+	case <-s.hub.closing:
+		w.Event("error", render(ErrShuttingDown))
+	default:
 	}
 }
 
@@ -129,6 +154,7 @@ func (s *Subscription) step(ctx context.Context, w *Writer, c *cursor, v view, r
 			c.failures = 0
 			return now, nil, false
 		case ctx.Err() != nil:
+			s.ending(w, render)
 			return nil, nil, true
 		case isFatal(err), errors.Is(err, errHistoryGone):
 			w.Event("error", render(err))
