@@ -48,10 +48,6 @@ type poller struct {
 	troubleV int               // bumped on every transient failure
 }
 
-// IsTerminal reports whether status, in any case, ends a run: it is
-// codegen.IsTerminal, which owns the list.
-func IsTerminal(status string) bool { return codegen.IsTerminal(status) }
-
 // loop polls until the run is done, a fatal error occurs, or ctx ends.
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
@@ -115,7 +111,7 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		caughtUp := len(page.Logs) < pageSize || (page.TotalLogs != nil && next+len(page.Logs) >= *page.TotalLogs)
 		// A status change is described, and so recorded, only for someone:
 		// an idle poller leaves it to be found again when a subscriber comes.
-		describe := (p.statusChanged(status) || (caughtUp && IsTerminal(status))) && p.subscribed()
+		describe := (p.statusChanged(status) || (caughtUp && codegen.IsTerminal(status))) && p.subscribed()
 		var event, final []byte
 		if describe {
 			event, final = p.describe(ctx, body)
@@ -127,7 +123,7 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 				p.status, p.statusV, p.event = status, p.statusV+1, event
 				active = true
 			}
-			if describe && caughtUp && IsTerminal(status) {
+			if describe && caughtUp && codegen.IsTerminal(status) {
 				p.done, p.final = true, final
 			}
 		})

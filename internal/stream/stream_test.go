@@ -40,19 +40,6 @@ func TestWriterEncodesEventsOnOneDataLine(t *testing.T) {
 	}
 }
 
-func TestTerminalStatusesIgnoreCase(t *testing.T) {
-	t.Parallel()
-	for status, want := range map[string]bool{
-		"COMPLETE": true, "complete": true, "Failed": true, "error": true, "CANCELLED": true, "stopped": true,
-		"TIMEOUT": true, "max_iterations_reached": true, "OUT_OF_TOKENS": true,
-		"ACTIVE": false, "running": false, "PENDING": false, "EVALUATION": false, "PAUSED": false, "": false,
-	} {
-		if got := IsTerminal(status); got != want {
-			t.Errorf("IsTerminal(%q) = %v, want %v", status, got, want)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	t.Parallel()
 	if got := parseRetryAfter("12"); got != 12*time.Second {
