@@ -217,3 +217,37 @@ func TestTransferEncodingIsRefusedAndTheConnectionClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTP10RequestsCloseTheirConnection checks that a chunked "body" sent
+// with HTTP/1.0, whose Transfer-Encoding net/http deletes unread, is never
+// served as the connection's next request.
+func TestHTTP10RequestsCloseTheirConnection(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1}`))
+	proxy := newProxy(t, u, proxyOpts{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(proxy, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	smuggled := "GET /users/me HTTP/1.0\r\nAuthorization: Bearer " + secretToken + "\r\n\r\n"
+	io.WriteString(conn, "POST /agent-runs HTTP/1.0\r\nConnection: keep-alive\r\nAuthorization: Bearer "+secretToken+
+		"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"+smuggled)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !resp.Close {
+		t.Errorf("status %d, close %v; want 400 and Connection: close", resp.StatusCode, resp.Close)
+	}
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		t.Errorf("the smuggled request was answered: %d", resp.StatusCode)
+	}
+	if got := u.requests(); len(got) != 0 {
+		t.Errorf("upstream got %+v, want nothing", got)
+	}
+}

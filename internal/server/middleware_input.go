@@ -16,8 +16,16 @@ import (
 // such a request and drops Content-Length before the handler runs, so the
 // only way to refuse it here is to refuse every Transfer-Encoding; clients
 // send bodies they hold in memory with a Content-Length anyway.
+//
+// HTTP/1.0 requests always close their connection: net/http deletes a
+// Transfer-Encoding it does not honour in HTTP/1.0 before the handler runs,
+// so a chunked "body" would otherwise be read as the connection's next
+// request.
 func refuseTransferEncoding(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !r.ProtoAtLeast(1, 1) {
+			w.Header().Set("Connection", "close")
+		}
 		if len(r.TransferEncoding) > 0 {
 			w.Header().Set("Connection", "close") // net/http closes the connection after the answer
 			writeError(w, r, badRequest("Transfer-Encoding is not accepted: send the body with a Content-Length"))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,12 +60,18 @@ func (o *orgResolver) resolve(r *http.Request, tok string) (int64, error) {
 
 // requestedOrg reads the organization named by the request, or zero.
 func requestedOrg(r *http.Request) (int64, error) {
-	h, q := r.Header.Get("X-Codegen-Org-Id"), ""
-	if strings.Contains(r.URL.RawQuery, "org_id") { // parsing the query costs a map per request
-		var err error
-		if q, err = oneValue(r.URL.Query(), "org_id"); err != nil {
-			return 0, err
-		}
+	hs := r.Header.Values("X-Codegen-Org-Id")
+	if len(hs) > 1 {
+		return 0, badRequest("X-Codegen-Org-Id: give it once")
+	}
+	h := ""
+	if len(hs) == 1 {
+		h = hs[0]
+	}
+	// The decoded query, not a look at the raw one: org%5Fid is org_id too.
+	q, err := oneValue(r.URL.Query(), "org_id")
+	if err != nil {
+		return 0, err
 	}
 	if h != "" && q != "" && h != q {
 		return 0, badRequest("X-Codegen-Org-Id and org_id name different organizations")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,6 +51,8 @@ func TestStrictInputIs400(t *testing.T) {
 		{"reverse twice", "GET", "/agent-runs/1/logs?reverse=true&reverse=false", "", "reverse: give it once"},
 		{"org_id twice", "GET", "/agent-runs/1?org_id=323&org_id=324", "", "org_id: give it once"},
 		{"after twice", "GET", "/agent-runs/1/logs/stream?after=1&after=2", "", "after: give it once"},
+		{"org_id twice, once escaped", "GET", "/agent-runs/1?org_id=323&org%5Fid=324", "", "org_id: give it once"},
+		{"org_id escaped", "GET", "/agent-runs/1?org%5Fid=0323", "", "org_id must be a positive integer"},
 		{"status unknown", "GET", "/agent-runs?status=completed", "",
 			`status must be a comma-separated list of ` + strings.Join(codegen.RunStatuses(), ", ") + `, in any case: "completed" is none of them`},
 		{"status unknown in a list", "GET", "/agent-runs?status=FAILED,done", "", `"done" is none of them`},
@@ -124,5 +127,28 @@ func BenchmarkDecodeBody(b *testing.B) {
 		if err := decodeBody(body, &req); err != nil || !bytes.HasPrefix(req.Images, []byte(`["data:`)) {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTwoOrganizationHeadersAre400 checks that a request naming its
+// organization twice is refused rather than served for the first one.
+func TestTwoOrganizationHeadersAre400(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
+	proxy := newProxy(t, u, proxyOpts{})
+	req, _ := http.NewRequest(http.MethodGet, proxy+"/agent-runs/1", nil)
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	req.Header["X-Codegen-Org-Id"] = []string{"323", "999"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if e := decodeEnvelope(t, string(b)); resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, "X-Codegen-Org-Id: give it once") {
+		t.Errorf("status %d, error %q; want 400 naming X-Codegen-Org-Id", resp.StatusCode, e.Error)
+	}
+	if got := u.requests(); len(got) != 0 {
+		t.Errorf("upstream got %+v", got)
 	}
 }
