@@ -126,6 +126,10 @@ func TestDocumentationIsServed(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("/redoc/other.js: status %d, want 404", resp.StatusCode)
 	}
+	resp, body = call(t, "GET", proxy+"/docs/nothing.js", "", "Authorization", "")
+	if e := decodeEnvelope(t, body); resp.StatusCode != 404 || e.Code != "not_found" {
+		t.Errorf("/docs/nothing.js: status %d, %+v; want the 404 envelope", resp.StatusCode, e)
+	}
 }
 
 func TestRedocPagePicksItsScript(t *testing.T) {

@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	swaggerFiles "github.com/swaggo/files/v2"
 	httpSwagger "github.com/swaggo/http-swagger/v2"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/web"
@@ -83,6 +85,10 @@ func handleSwaggerUI() http.Handler {
 		case "doc.json":
 			http.Redirect(w, r, "/openapi.json", http.StatusMovedPermanently)
 		default:
+			if name := chi.URLParam(r, "*"); name != "index.html" && !swaggerFileExists(name) {
+				writeError(w, r, notFound(w, r)) // the envelope, not http.FileServer's plain text
+				return
+			}
 			if r.Method == http.MethodHead { // http-swagger answers GET only; net/http drops a HEAD answer's body
 				r = r.Clone(r.Context())
 				r.Method = http.MethodGet
@@ -90,6 +96,12 @@ func handleSwaggerUI() http.Handler {
 			ui.ServeHTTP(w, r)
 		}
 	})
+}
+
+// swaggerFileExists reports whether Swagger UI's embedded files hold name.
+func swaggerFileExists(name string) bool {
+	st, err := fs.Stat(swaggerFiles.FS, name)
+	return err == nil && !st.IsDir()
 }
 
 // handleRedoc serves the ReDoc page, or, in a build without ReDoc's bundle,
