@@ -46,12 +46,13 @@ type resumeRunRequest struct {
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			createAgentRun
 //	@Router			/agent-runs [post]
-func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req createRunRequest
 		if err := decodeBody(body, &req); err != nil {
 			return err
@@ -64,7 +65,9 @@ func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		answer, err := c.CreateRun(r.Context(), tok, org, in)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := c.CreateRun(ctx, tok, org, in)
 		return passOn(w, answer, err)
 	})
 }
@@ -147,7 +150,9 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 			return err
 		}
 		if statuses == nil {
-			body, err := c.ListRuns(r.Context(), tok, org, params)
+			ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+			defer release()
+			body, err := c.ListRuns(ctx, tok, org, params)
 			return passOn(w, body, err)
 		}
 		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
@@ -199,7 +204,9 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.GetRun(r.Context(), tok, org, id)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.GetRun(ctx, tok, org, id)
 		return passOn(w, body, err)
 	})
 }
@@ -223,16 +230,17 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			resumeAgentRun
 //	@Router			/agent-runs/{id}/resume [post]
-func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req resumeRunRequest
 		if err := decodeBody(body, &req); err != nil {
 			return err
@@ -248,7 +256,9 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		answer, err := c.ResumeRun(r.Context(), tok, org, in)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := c.ResumeRun(ctx, tok, org, in)
 		return passOn(w, answer, err)
 	})
 }

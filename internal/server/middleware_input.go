@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -19,7 +20,8 @@ import (
 func refuseTransferEncoding(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.TransferEncoding) > 0 {
-			w.Header().Set("Connection", "close") // net/http closes the connection after the answer
+			w.Header().Set("Connection", "close")                     // net/http closes the connection after the answer
+			http.NewResponseController(w).SetReadDeadline(time.Now()) // without waiting for the body
 			writeError(w, r, badRequest("Transfer-Encoding is not accepted: send the body with a Content-Length"))
 			return
 		}
