@@ -39,6 +39,8 @@ func decodeBody(body []byte, v any) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &syntax) && strings.HasSuffix(syntax.Error(), "exceeded max depth"):
+		return badRequest("request body is nested too deeply: at most %d levels of arrays and objects", maxDepth)
 	case errors.As(err, &syntax) && syntax.Offset >= int64(len(body)):
 		return badRequest("request body is not valid JSON (it ends too soon)")
 	case errors.As(err, &syntax) && syntax.Offset > 0 && json.Valid(body[:syntax.Offset-1]):
@@ -100,6 +102,10 @@ func checkMembers(body []byte, fields []string) error {
 	}
 	return nil
 }
+
+// maxDepth is how deeply json.Unmarshal lets arrays and objects nest (its
+// scanner's limit, reported as a SyntaxError "exceeded max depth").
+const maxDepth = 10000
 
 // maxNameLen bounds the member names checkMembers unquotes and quotes back.
 const maxNameLen = 64
