@@ -1,20 +1,23 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // createRunRequest is the body of POST /agent-runs. Pointers tell a missing
-// field from a zero one. Images and Metadata stay the caller's JSON, pointing
-// into the body: they are checked and forwarded, never decoded.
+// field from a zero one. Prompt, Images and Metadata stay the caller's JSON,
+// pointing into the body: they are checked and forwarded, never decoded.
 type createRunRequest struct {
-	Prompt    *string `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
+	Prompt    rawJSON `json:"prompt" swaggertype:"string" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
 	Images    rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"` // base64 data URIs
 	Metadata  rawJSON `json:"metadata,omitempty" swaggertype:"object" extensions:"x-nullable"`     // any JSON object, passed on as sent
 	RepoID    *int64  `json:"repo_id,omitempty" minimum:"1" extensions:"x-nullable" example:"42"`
@@ -24,7 +27,7 @@ type createRunRequest struct {
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
-	Prompt *string `json:"prompt" validate:"required" example:"Also add unit tests"`
+	Prompt rawJSON `json:"prompt" swaggertype:"string" validate:"required" example:"Also add unit tests"`
 	Images rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"`
 } //@name ResumeAgentRunRequest
 
@@ -96,11 +99,25 @@ func (req createRunRequest) validate() (codegen.CreateAgentRunInput, error) {
 	return in, nil
 }
 
-func validPrompt(p *string) (string, error) {
-	if p == nil || strings.TrimSpace(*p) == "" {
-		return "", badRequest("prompt is required and must not be empty")
+// validPrompt checks p, the prompt's JSON, and returns it: a string that is
+// not blank. Its first bytes settle it for nearly every prompt; only one
+// that starts with blanks written as escapes is decoded (copied) whole.
+func validPrompt(p rawJSON) (json.RawMessage, error) {
+	switch {
+	case p.orNil() == nil:
+		return nil, badRequest("prompt is required and must not be empty")
+	case p[0] != '"':
+		return nil, badRequest("prompt must be a string")
 	}
-	return *p, nil
+	s := bytes.TrimLeft(p[1:], " \t\r\n")
+	if r, _ := utf8.DecodeRune(s); r != '\\' && r != '"' && !unicode.IsSpace(r) {
+		return json.RawMessage(p), nil
+	}
+	var prompt string
+	if err := json.Unmarshal(p, &prompt); err != nil || strings.TrimSpace(prompt) == "" {
+		return nil, badRequest("prompt is required and must not be empty")
+	}
+	return json.RawMessage(p), nil
 }
 
 // handleListRuns lists the organization's runs, newest first. Without a
