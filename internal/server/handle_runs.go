@@ -34,7 +34,7 @@ type resumeRunRequest struct {
 // handleCreateRun validates the run and creates it upstream.
 //
 //	@Summary		Create an agent run
-//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -43,7 +43,7 @@ type resumeRunRequest struct {
 //	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
 //	@Param			run							body		createRunRequest	true	"The run"
 //	@Success		200							{object}	codegen.AgentRun
-//	@Failure		400,401,402,403,404,413,415	{object}	envelope
+//	@Failure		400,401,402,403,404,408,413,415	{object}	envelope
 //	@Failure		422,429						{object}	envelope
 //	@Failure		502,503,504					{object}	envelope
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
@@ -231,7 +231,7 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 // handleResumeRun resumes a run with a new prompt.
 //
 //	@Summary		Resume an agent run
-//	@Description	Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//	@Description	Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -241,7 +241,7 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Param			X-Codegen-Org-Id			header		int					false	"Organization to act on"
 //	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
 //	@Success		200							{object}	codegen.AgentRun
-//	@Failure		400,401,403,404,413,415		{object}	envelope
+//	@Failure		400,401,403,404,408,413,415	{object}	envelope
 //	@Failure		422,429						{object}	envelope
 //	@Failure		502,503,504					{object}	envelope
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
