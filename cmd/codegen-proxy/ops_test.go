@@ -139,7 +139,8 @@ func TestPprofServesNoCommandLine(t *testing.T) {
 }
 
 // stallBody opens a connection and sends a create whose declared body never
-// comes: the headers and one byte of 100.
+// comes: the headers and one byte of 100. It returns once the server asks
+// for the body (100 Continue): the connection is then busy, never evicted.
 func stallBody(t *testing.T, url string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
@@ -150,30 +151,30 @@ func stallBody(t *testing.T, url string) (net.Conn, *bufio.Reader) {
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	fmt.Fprintf(c, "POST /agent-runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sandbox\r\nContent-Type: application/json\r\n"+
 		"Expect: 100-continue\r\nContent-Length: 100\r\n\r\n{")
-	return c, bufio.NewReader(c)
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue as the server begins to read the body: %v %v", resp, err)
+	}
+	return c, br
 }
 
-// readFinal reads the answer on br past any 100 Continue.
+// readFinal reads an answer and its envelope on br.
 func readFinal(br *bufio.Reader) (*http.Response, map[string]any, error) {
-	for {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		if resp.StatusCode == http.StatusContinue {
-			continue
-		}
-		defer resp.Body.Close()
-		var env map[string]any
-		err = json.NewDecoder(resp.Body).Decode(&env)
-		return resp, env, err
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer resp.Body.Close()
+	var env map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&env)
+	return resp, env, err
 }
 
 // TestStalledBodiesAtTheBoundLeaveRoomForOthers fills MAX_CONNECTIONS with
 // creates whose bodies stop arriving, which are busy and never evicted:
 // each is answered 408 request_timeout once BODY_READ_TIMEOUT passes, its
-// connection closed, and /health is answered then.
+// connection closed, and /health is answered then (until then a new
+// connection waits in Accept: every slot is busy).
 func TestStalledBodiesAtTheBoundLeaveRoomForOthers(t *testing.T) {
 	const bound = 10
 	s := start(t, map[string]string{"MAX_CONNECTIONS": fmt.Sprint(bound), "SANDBOX_RATE_LIMITS": "false", "BODY_READ_TIMEOUT": "300ms"})
@@ -205,9 +206,6 @@ func TestStalledBodiesAtTheBoundLeaveRoomForOthers(t *testing.T) {
 func TestBodiesBeingReadAtShutdownAreAnswered(t *testing.T) {
 	s := start(t, map[string]string{"SHUTDOWN_TIMEOUT": "2s", "BODY_READ_TIMEOUT": "1m", "SANDBOX_RATE_LIMITS": "false"})
 	_, br := stallBody(t, s.url)
-	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusContinue {
-		t.Fatalf("want 100 Continue as the server begins to read the body: %v %v", resp, err)
-	}
 	s.stop(t)
 	resp, env, err := readFinal(br)
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || env["code"] != "shutting_down" {
