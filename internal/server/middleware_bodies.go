@@ -35,6 +35,7 @@ func guardBodies(idle time.Duration) func(http.Handler) http.Handler {
 				return
 			}
 			b := &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle, end: time.Now().Add(MaxBodyTime)}
+			r = r.WithContext(r.Context()) // a copy: handlers must not change the request they are given
 			r.Body = b
 			if r.Method != http.MethodPost {
 				writeError(w, r, badRequest("this route takes no request body"))
@@ -42,7 +43,6 @@ func guardBodies(idle time.Duration) func(http.Handler) http.Handler {
 			}
 			b.rc.SetReadDeadline(b.next())
 			stop := context.AfterFunc(r.Context(), b.interrupt) // a shutdown, say
-
 			defer stop()
 			next.ServeHTTP(w, r)
 		})
