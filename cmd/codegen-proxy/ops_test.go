@@ -216,3 +216,78 @@ func TestStreamsLeaveConnectionsForOtherRequests(t *testing.T) {
 		}
 	}
 }
+
+// stallBody opens a connection and sends a create whose declared body never
+// comes: the headers and one byte of 100. It returns once the server asks
+// for the body (100 Continue): the connection is then busy, never evicted.
+func stallBody(t *testing.T, url string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "POST /agent-runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sandbox\r\nContent-Type: application/json\r\n"+
+		"Expect: 100-continue\r\nContent-Length: 100\r\n\r\n{")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue as the server begins to read the body: %v %v", resp, err)
+	}
+	return c, br
+}
+
+// readFinal reads an answer and its envelope on br.
+func readFinal(br *bufio.Reader) (*http.Response, map[string]any, error) {
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&env)
+	return resp, env, err
+}
+
+// TestStalledBodiesAtTheBoundLeaveRoomForOthers fills MAX_CONNECTIONS with
+// creates whose bodies stop arriving, which are busy and never evicted:
+// each is answered 408 request_timeout once BODY_READ_TIMEOUT passes, its
+// connection closed, and /health is answered then (until then a new
+// connection waits in Accept: every slot is busy).
+func TestStalledBodiesAtTheBoundLeaveRoomForOthers(t *testing.T) {
+	const bound = 10
+	s := start(t, map[string]string{"MAX_CONNECTIONS": fmt.Sprint(bound), "SANDBOX_RATE_LIMITS": "false", "BODY_READ_TIMEOUT": "300ms"})
+	readers := make([]*bufio.Reader, bound)
+	for i := range readers {
+		_, readers[i] = stallBody(t, s.url)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for { // until /health gets through, well before the 2-minute ReadTimeout
+		if code, err := getNew(s.url+"/health", ""); err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health never answered with %d stalled bodies at the bound", bound)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, br := range readers {
+		resp, env, err := readFinal(br)
+		if err != nil || resp.StatusCode != http.StatusRequestTimeout || env["code"] != "request_timeout" || !resp.Close {
+			t.Errorf("stalled body %d: %v %v %v; want 408 request_timeout with Connection: close", i, resp, env, err)
+		}
+	}
+}
+
+// TestBodiesBeingReadAtShutdownAreAnswered stops the server while a create
+// is sending its body (BODY_READ_TIMEOUT is longer than the grace): the
+// read is interrupted and the request gets 503 shutting_down.
+func TestBodiesBeingReadAtShutdownAreAnswered(t *testing.T) {
+	s := start(t, map[string]string{"SHUTDOWN_TIMEOUT": "2s", "BODY_READ_TIMEOUT": "1m", "SANDBOX_RATE_LIMITS": "false"})
+	_, br := stallBody(t, s.url)
+	s.stop(t)
+	resp, env, err := readFinal(br)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || env["code"] != "shutting_down" {
+		t.Errorf("body being read at shutdown: %v %v %v; want 503 shutting_down", resp, env, err)
+	}
+}

@@ -172,7 +172,7 @@ func newHTTPServer(h http.Handler, idle time.Duration, logger *slog.Logger) *htt
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // bodies of tens of MiB on slow links
+		ReadTimeout:       server.MaxBodyTime, // bodies of tens of MiB on slow links; see BODY_READ_TIMEOUT
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,

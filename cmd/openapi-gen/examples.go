@@ -21,6 +21,7 @@ var errorExamples = map[int]struct{ code, message string }{
 	http.StatusPaymentRequired:       {"payment_required", "Alloted agent runs for the current billing plan have been reached. Please upgrade your plan to continue."},
 	http.StatusForbidden:             {"forbidden", "You do not have access to this organization."},
 	http.StatusNotFound:              {"not_found", "Agent run not found."},
+	http.StatusRequestTimeout:        {"request_timeout", "request body stopped arriving: send it at once, with its Content-Length"},
 	http.StatusRequestEntityTooLarge: {"body_too_large", "request body is over the 33554432-byte limit"},
 	http.StatusUnsupportedMediaType:  {"unsupported_media_type", "request body must be JSON (Content-Type: application/json)"},
 	http.StatusUnprocessableEntity:   {"filter_scan_limit", "the filter read the newest 1000 records without filling this page; narrow it (user_id, source_type) or ask for an earlier page"},

@@ -587,7 +587,7 @@ type ClientInterface interface {
 
 	// CreateAgentRunWithBody Create an agent run
 	//
-	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -596,7 +596,7 @@ type ClientInterface interface {
 
 	// CreateAgentRun Create an agent run
 	//
-	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -628,7 +628,7 @@ type ClientInterface interface {
 
 	// ResumeAgentRunWithBody Resume an agent run
 	//
-	// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -637,7 +637,7 @@ type ClientInterface interface {
 
 	// ResumeAgentRun Resume an agent run
 	//
-	// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -728,7 +728,7 @@ func (c *Client) ListAgentRuns(ctx context.Context, params *ListAgentRunsParams,
 
 // CreateAgentRunWithBody Create an agent run
 //
-// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes any type of body and a specified content type.
 //
@@ -747,7 +747,7 @@ func (c *Client) CreateAgentRunWithBody(ctx context.Context, params *CreateAgent
 
 // CreateAgentRun Create an agent run
 //
-// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -819,7 +819,7 @@ func (c *Client) StreamAgentRunLogs(ctx context.Context, id int, params *StreamA
 
 // ResumeAgentRunWithBody Resume an agent run
 //
-// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes any type of body and a specified content type.
 //
@@ -838,7 +838,7 @@ func (c *Client) ResumeAgentRunWithBody(ctx context.Context, id int, params *Res
 
 // ResumeAgentRun Resume an agent run
 //
-// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2059,7 +2059,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAgentRunWithBodyWithResponse Create an agent run
 	//
-	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2068,7 +2068,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAgentRunWithResponse Create an agent run
 	//
-	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2106,7 +2106,7 @@ type ClientWithResponsesInterface interface {
 
 	// ResumeAgentRunWithBodyWithResponse Resume an agent run
 	//
-	// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2115,7 +2115,7 @@ type ClientWithResponsesInterface interface {
 
 	// ResumeAgentRunWithResponse Resume an agent run
 	//
-	// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2337,6 +2337,8 @@ type CreateAgentRunResponse struct {
 	JSON403 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *ErrorResponse
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorResponse
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -2385,6 +2387,11 @@ func (r CreateAgentRunResponse) GetJSON403() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r CreateAgentRunResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateAgentRunResponse) GetJSON408() *ErrorResponse {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -2794,6 +2801,8 @@ type ResumeAgentRunResponse struct {
 	JSON403 *ErrorResponse
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *ErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *ErrorResponse
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ErrorResponse
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -2837,6 +2846,11 @@ func (r ResumeAgentRunResponse) GetJSON403() *ErrorResponse {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ResumeAgentRunResponse) GetJSON404() *ErrorResponse {
 	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ResumeAgentRunResponse) GetJSON408() *ErrorResponse {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -3407,7 +3421,7 @@ func (c *ClientWithResponses) ListAgentRunsWithResponse(ctx context.Context, par
 
 // CreateAgentRunWithBodyWithResponse Create an agent run
 //
-// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3422,7 +3436,7 @@ func (c *ClientWithResponses) CreateAgentRunWithBodyWithResponse(ctx context.Con
 
 // CreateAgentRunWithResponse Create an agent run
 //
-// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3484,7 +3498,7 @@ func (c *ClientWithResponses) StreamAgentRunLogsWithResponse(ctx context.Context
 
 // ResumeAgentRunWithBodyWithResponse Resume an agent run
 //
-// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3499,7 +3513,7 @@ func (c *ClientWithResponses) ResumeAgentRunWithBodyWithResponse(ctx context.Con
 
 // ResumeAgentRunWithResponse Resume an agent run
 //
-// Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3816,6 +3830,13 @@ func ParseCreateAgentRunResponse(rsp *http.Response) (*CreateAgentRunResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse
@@ -4244,6 +4265,13 @@ func ParseResumeAgentRunResponse(rsp *http.Response) (*ResumeAgentRunResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ErrorResponse

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -58,11 +59,11 @@ func TestOperationsSendWhatTheAPIExpects(t *testing.T) {
 		{"get run", func(ctx context.Context, c *Client) ([]byte, error) { return c.GetRun(ctx, "tok", 323, 12345) },
 			received{method: "GET", path: "/v1/organizations/323/agent/run/12345"}},
 		{"create run", func(ctx context.Context, c *Client) ([]byte, error) {
-			return c.CreateRun(ctx, "tok", 323, CreateAgentRunInput{Prompt: "hi", RepoID: &repo})
+			return c.CreateRun(ctx, "tok", 323, CreateAgentRunInput{Prompt: json.RawMessage(`"hi"`), RepoID: &repo})
 		}, received{method: "POST", path: "/v1/organizations/323/agent/run", contentType: "application/json",
 			body: `{"prompt":"hi","repo_id":7}`}},
 		{"resume run", func(ctx context.Context, c *Client) ([]byte, error) {
-			return c.ResumeRun(ctx, "tok", 323, ResumeAgentRunInput{AgentRunID: 9, Prompt: "go on"})
+			return c.ResumeRun(ctx, "tok", 323, ResumeAgentRunInput{AgentRunID: 9, Prompt: json.RawMessage(`"go on"`)})
 		}, received{method: "POST", path: "/v1/organizations/323/agent/run/resume", contentType: "application/json",
 			body: `{"agent_run_id":9,"prompt":"go on"}`}},
 		{"logs", func(ctx context.Context, c *Client) ([]byte, error) {
@@ -178,7 +179,7 @@ func TestGetsRetryTransientFailuresPostsDoNot(t *testing.T) {
 			c := &Client{BaseURL: srv.URL}
 			var err error
 			if tt.post {
-				_, err = c.CreateRun(context.Background(), "tok", 1, CreateAgentRunInput{Prompt: "x"})
+				_, err = c.CreateRun(context.Background(), "tok", 1, CreateAgentRunInput{Prompt: json.RawMessage(`"x"`)})
 			} else {
 				_, err = c.GetRun(context.Background(), "tok", 1, 2)
 			}

@@ -327,7 +327,7 @@ func TestUnsupportedSchemeIsAnError(t *testing.T) {
 	for _, call := range []func() error{
 		func() error { _, err := c.GetRun(context.Background(), "tok", 1, 2); return err },
 		func() error {
-			_, err := c.CreateRun(context.Background(), "tok", 1, CreateAgentRunInput{Prompt: "x"})
+			_, err := c.CreateRun(context.Background(), "tok", 1, CreateAgentRunInput{Prompt: json.RawMessage(`"x"`)})
 			return err
 		},
 	} {

@@ -48,7 +48,15 @@ func (c *Client) Organizations(ctx context.Context, token string, p PageParams) 
 
 // CreateRun calls POST /organizations/{org}/agent/run.
 func (c *Client) CreateRun(ctx context.Context, token string, org int64, in CreateAgentRunInput) ([]byte, error) {
-	body, err := json.Marshal(in)
+	small, err := json.Marshal(struct {
+		RepoID    *int64  `json:"repo_id,omitempty"`
+		Model     *string `json:"model,omitempty"`
+		AgentType *string `json:"agent_type,omitempty"`
+	}{in.RepoID, in.Model, in.AgentType})
+	if err != nil {
+		return nil, fmt.Errorf("create_run: encoding body: %w", err)
+	}
+	body, err := rawObject(nil, []rawMember{{"prompt", in.Prompt, true}, {"images", in.Images, false}, {"metadata", in.Metadata, false}}, small)
 	if err != nil {
 		return nil, fmt.Errorf("create_run: encoding body: %w", err)
 	}
@@ -76,7 +84,8 @@ func (c *Client) GetRun(ctx context.Context, token string, org, id int64) ([]byt
 
 // ResumeRun calls POST /organizations/{org}/agent/run/resume.
 func (c *Client) ResumeRun(ctx context.Context, token string, org int64, in ResumeAgentRunInput) ([]byte, error) {
-	body, err := json.Marshal(in)
+	id := strconv.AppendInt([]byte(`{"agent_run_id":`), in.AgentRunID, 10)
+	body, err := rawObject(append(id, '}'), []rawMember{{"prompt", in.Prompt, true}, {"images", in.Images, false}}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("resume_run: encoding body: %w", err)
 	}
@@ -112,4 +121,60 @@ func encode(q url.Values) string {
 		return ""
 	}
 	return "?" + q.Encode()
+}
+
+// rawMember is a member of an object that rawObject writes: a JSON value
+// written as it is, left out when nil unless required.
+type rawMember struct {
+	name     string
+	value    json.RawMessage
+	required bool
+}
+
+// rawObject returns the members of head, then members, then those of
+// tail (head and tail are encoded JSON objects, or nil), as one object in
+// one buffer of its final size: the raw values, which may be large (a
+// prompt, images, metadata), are copied once and never re-encoded. Each
+// must be valid JSON; json.Valid checks it in place.
+func rawObject(head []byte, members []rawMember, tail []byte) ([]byte, error) {
+	n := len(head) + len(tail) + 2
+	for _, m := range members {
+		n += len(m.name) + len(m.value) + 4 // ,"name":
+	}
+	b := make([]byte, 0, n)
+	b = appendMembers(b, head)
+	for _, m := range members {
+		switch {
+		case m.value == nil && !m.required:
+			continue
+		case !json.Valid(m.value):
+			return nil, fmt.Errorf("%s is not valid JSON", m.name)
+		}
+		b = append(append(append(append(separate(b), '"'), m.name...), `":`...), m.value...)
+	}
+	return append(appendMembers(b, tail), '}'), nil
+}
+
+// appendMembers appends the members of obj, an encoded JSON object or nil,
+// to b, the start of an object.
+func appendMembers(b, obj []byte) []byte {
+	if len(obj) <= 2 { // nil or {}
+		if len(b) == 0 {
+			b = append(b, '{')
+		}
+		return b
+	}
+	return append(separate(b), obj[1:len(obj)-1]...)
+}
+
+// separate starts b, an object being written, or puts a comma after its
+// last member.
+func separate(b []byte) []byte {
+	switch {
+	case len(b) == 0:
+		return append(b, '{')
+	case len(b) > 1:
+		return append(b, ',')
+	}
+	return b
 }

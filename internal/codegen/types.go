@@ -95,13 +95,13 @@ type AgentRunWithLogs struct {
 } //@name AgentRunWithLogsResponse
 
 // CreateAgentRunInput is the CreateAgentRunInput schema. Nil fields are
-// omitted so the upstream applies its own defaults. Images (an array of
-// base64 data-URI strings) and Metadata (an object of any JSON) are kept as
-// the caller's JSON and encoded as they are, never decoded into Go values,
-// so that a large body is copied as few times as possible; they must hold
-// valid JSON.
+// omitted so the upstream applies its own defaults. Prompt (a JSON string,
+// quotes included), Images (an array of base64 data-URI strings) and
+// Metadata (an object of any JSON) are kept as the caller's JSON and sent as
+// they are, never decoded into Go values nor re-encoded, so that a large
+// body is copied as few times as possible; they must hold valid JSON.
 type CreateAgentRunInput struct {
-	Prompt    string          `json:"prompt"`
+	Prompt    json.RawMessage `json:"prompt"`
 	Images    json.RawMessage `json:"images,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	RepoID    *int64          `json:"repo_id,omitempty"`
@@ -109,11 +109,11 @@ type CreateAgentRunInput struct {
 	AgentType *string         `json:"agent_type,omitempty"`
 }
 
-// ResumeAgentRunInput is the ResumeAgentRunInput schema. Images is kept as
-// JSON, as in CreateAgentRunInput.
+// ResumeAgentRunInput is the ResumeAgentRunInput schema. Prompt and Images
+// are kept as JSON, as in CreateAgentRunInput.
 type ResumeAgentRunInput struct {
 	AgentRunID int64           `json:"agent_run_id"`
-	Prompt     string          `json:"prompt"`
+	Prompt     json.RawMessage `json:"prompt"`
 	Images     json.RawMessage `json:"images,omitempty"`
 }
 

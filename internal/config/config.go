@@ -63,10 +63,13 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; images arrive base64-encoded
 	// (MAX_BODY_BYTES).
 	MaxBodyBytes int64
+	// BodyReadTimeout is the longest wait for the next bytes of a request
+	// body (BODY_READ_TIMEOUT): a body must keep arriving.
+	BodyReadTimeout time.Duration
 	// MaxInflightBodyBytes bounds the request body bytes held by all
 	// requests at once (MAX_INFLIGHT_BODY_BYTES); a request reserves its
-	// Content-Length, or MaxBodyBytes when it sends none. It is at least
-	// MaxBodyBytes, so that one largest body always fits.
+	// body's bytes as they arrive. It is at least MaxBodyBytes, so that one
+	// largest body always fits.
 	MaxInflightBodyBytes int64
 	// FilterScanLimit is how many upstream records a status or
 	// message_type filter may read for one request (FILTER_SCAN_LIMIT).

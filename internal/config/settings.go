@@ -101,6 +101,8 @@ var settings = []setting{
 			c.MaxBodyBytes = n
 			return nil
 		}},
+	{"body-read-timeout", "DURATION", "BODY_READ_TIMEOUT", "10s", "longest wait for the next bytes of a request body (408 request_timeout past it)",
+		duration(func(c *Config) *time.Duration { return &c.BodyReadTimeout })},
 	{"max-inflight-body-bytes", "N", "MAX_INFLIGHT_BODY_BYTES", "134217728", "request body bytes all requests may hold at once, at least MAX_BODY_BYTES (503 server_busy above it)",
 		func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,5 +83,58 @@ func TestAnswersOverTheBudgetAreServerBusy(t *testing.T) {
 		if status := <-held; status != http.StatusOK {
 			t.Errorf("held request: status %d, want 200", status)
 		}
+	}
+}
+
+// TestAnswersKeepTheirBudgetUntilWritten has a client that reads the
+// headers of a large answer and then stops: the answer's share of
+// MaxInFlightBytes is kept while the proxy waits to write the rest (the
+// call returned long before), so a second large answer is refused 503
+// server_busy, and it is given back once the client has read it all.
+func TestAnswersKeepTheirBudgetUntilWritten(t *testing.T) {
+	t.Parallel()
+	const size = 24 << 20 // more than loopback's socket buffers hold
+	run := `{"id":1,"pad":"` + strings.Repeat("a", size-len(`{"id":1,"pad":""}`)) + `"}`
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(run)))
+		io.WriteString(w, run)
+	})
+	// Each answer reserves its 24 MiB: one fits, two do not.
+	proxy := newProxy(t, u, proxyOpts{client: func(c *codegen.Client) { c.MaxResponseBytes, c.MaxInFlightBytes = 32<<20, 40<<20 }})
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(proxy, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(conn, "GET /agent-runs/1 HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer "+secretToken+"\r\n\r\n")
+	br := bufio.NewReader(conn)
+	slow, err := http.ReadResponse(br, nil) // the headers: the upstream call has returned
+	if err != nil || slow.StatusCode != http.StatusOK {
+		t.Fatalf("slow client: %v %v", slow, err)
+	}
+
+	resp, body := call(t, "GET", proxy+"/agent-runs/2", "")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a second answer while the first is being written: got %d (%d bytes), want 503 server_busy", resp.StatusCode, len(body))
+	}
+	if e := decodeEnvelope(t, body); e.Code != "server_busy" {
+		t.Errorf("envelope %+v, want server_busy", e)
+	}
+	if n, err := io.Copy(io.Discard, slow.Body); err != nil || n != size {
+		t.Fatalf("slow client read %d bytes, %v; want %d", n, err, size)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the handler gives the budget back as it returns, just after the last write
+		resp, body := call(t, "GET", proxy+"/agent-runs/2", "")
+		if resp.StatusCode == http.StatusOK && len(body) == size {
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("once the first answer is written: got %d, want 200", resp.StatusCode)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

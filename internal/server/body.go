@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -15,39 +13,6 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 )
-
-// readBody reads r's JSON body, of at most limit bytes, into one buffer: of
-// its Content-Length when it declares one, so the buffer is never grown or
-// copied. Failures are answers that name the problem: 415 for a body that is
-// not declared JSON, 413 for one over limit (refused unread when its
-// Content-Length says so), 400 for one that cannot be read.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-				Message: "request body must be JSON (Content-Type: application/json)"}
-		}
-	}
-	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
-	}
-	size := max(r.ContentLength, 0) + bytes.MinRead // room for ReadFrom to see the end without growing
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(mbe.Limit)
-		}
-		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request body could not be read", Cause: err}
-	}
-	return buf.Bytes(), nil
-}
-
-func tooLarge(limit int64) *Error {
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-		Message: fmt.Sprintf("request body is over the %d-byte limit", limit)}
-}
 
 // decodeBody decodes body, a single JSON object, into v (a pointer to a
 // struct), or says what is wrong with it. Fields of type rawJSON keep
@@ -74,6 +39,8 @@ func decodeBody(body []byte, v any) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &syntax) && strings.HasSuffix(syntax.Error(), "exceeded max depth"):
+		return badRequest("request body is nested too deeply: at most %d levels of arrays and objects", maxDepth)
 	case errors.As(err, &syntax) && syntax.Offset >= int64(len(body)):
 		return badRequest("request body is not valid JSON (it ends too soon)")
 	case errors.As(err, &syntax) && syntax.Offset > 0 && json.Valid(body[:syntax.Offset-1]):
@@ -135,6 +102,10 @@ func checkMembers(body []byte, fields []string) error {
 	}
 	return nil
 }
+
+// maxDepth is how deeply json.Unmarshal lets arrays and objects nest (its
+// scanner's limit, reported as a SyntaxError "exceeded max depth").
+const maxDepth = 10000
 
 // maxNameLen bounds the member names checkMembers unquotes and quotes back.
 const maxNameLen = 64

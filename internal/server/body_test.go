@@ -157,17 +157,32 @@ func TestTokenIsCheckedBeforeTheBodyIsRead(t *testing.T) {
 	}
 }
 
-// TestBodiesInFlightAreBounded holds one body open that takes most of the
-// in-flight budget: others that do not fit get 503 server_busy with
-// Retry-After, unread, until it is done. A body of unknown length (chunked)
-// is refused with 400 before anything is reserved.
+// TestBodiesInFlightAreBounded holds one body open, declared at the most a
+// body may be but sent in part: it holds only the chunks it sent (of 513
+// bytes: an eighth of MaxBodyBytes, plus one), so a body that it would have
+// kept out had it reserved its Content-Length fits. Once it has sent enough
+// to fill the budget, another body that does not fit gets 503 server_busy
+// with Retry-After and its connection closed, and one declared over
+// MaxBodyBytes 413 first, unread. A body of unknown length (chunked) is
+// refused with 400 before anything is reserved.
 func TestBodiesInFlightAreBounded(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
 	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.MaxBodyBytes, c.MaxInflightBodyBytes = 4096, 6000 }})
 	client := continueClient(t)
+	send := func(length int64, size int) (*http.Response, string, *readCounter) {
+		t.Helper()
+		body := &readCounter{Reader: strings.NewReader(`{"prompt":"x"}` + strings.Repeat(" ", size-14))}
+		req, _ := bodyRequest(t, proxy+"/agent-runs/1/resume", body, length, true)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("body of %d: %v", length, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b), body
+	}
 
-	// The held body reserves its Content-Length: 4096 of 6000.
 	pr, pw := io.Pipe()
 	held, continued := bodyRequest(t, proxy+"/agent-runs", pr, 4096, true)
 	heldDone := make(chan *http.Response, 1)
@@ -180,52 +195,61 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		heldDone <- resp
 	}()
 	select {
-	case <-continued: // the server reserved, then began to read
+	case <-continued: // the server began to read
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server never asked for the held body")
 	}
+	// Nothing sent yet: the held body holds one chunk, and a largest body fits.
+	if resp, b, _ := send(4096, 4096); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a largest body beside one that sent nothing: got %d %s, want 200", resp.StatusCode, b)
+	}
 
+	// 3000 bytes sent: the held body holds 6 chunks (3078 bytes), and a
+	// largest body no longer fits, once the server has read them.
+	io.WriteString(pw, `{"prompt":"held"}`+strings.Repeat(" ", 3000-17))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, b, _ := send(4096, 4096)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			if e := decodeEnvelope(t, b); e.Code != "server_busy" || resp.Header.Get("Retry-After") == "" || !resp.Close {
+				t.Errorf("over the budget: envelope %+v, Retry-After %q, close %v: want server_busy, Retry-After, Connection: close",
+					e, resp.Header.Get("Retry-After"), resp.Close)
+			}
+			break
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("probe: got %d %s", resp.StatusCode, b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no body was refused with the held one filling half the budget")
+		}
+	}
 	for _, tt := range []struct {
 		name   string
 		length int64
 		want   int
+		code   string
 	}{
-		{"unknown length", -1, http.StatusBadRequest},
-		{"over what is left", 2000, http.StatusServiceUnavailable},
-		{"within what is left", 14, http.StatusOK},
+		{"unknown length", -1, http.StatusBadRequest, "invalid_request"},
+		{"over MaxBodyBytes, though the budget is full", 5000, http.StatusRequestEntityTooLarge, "body_too_large"},
+		{"within what is left", 14, http.StatusOK, ""},
 	} {
-		body := &readCounter{Reader: strings.NewReader(`{"prompt":"x"}` + strings.Repeat(" ", int(max(tt.length, 14)-14)))}
-		req, cont := bodyRequest(t, proxy+"/agent-runs/1/resume", body, tt.length, true)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b, body := send(tt.length, int(max(tt.length, 14)))
 		if resp.StatusCode != tt.want {
 			t.Fatalf("%s: got %d %s, want %d", tt.name, resp.StatusCode, b, tt.want)
 		}
 		if tt.want == http.StatusOK {
 			continue
 		}
-		wantCode := map[int]string{http.StatusServiceUnavailable: "server_busy", http.StatusBadRequest: "invalid_request"}[tt.want]
-		if e := decodeEnvelope(t, string(b)); e.Code != wantCode || e.StatusCode != tt.want {
-			t.Errorf("%s: envelope %+v, want %s", tt.name, e, wantCode)
-		}
-		if ra := resp.Header.Get("Retry-After"); ra == "" && tt.want == http.StatusServiceUnavailable {
-			t.Errorf("%s: 503 without Retry-After", tt.name)
-		}
-		select {
-		case <-cont:
-			t.Errorf("%s: the server asked for a body it had no room for", tt.name)
-		default:
+		if e := decodeEnvelope(t, b); e.Code != tt.code || e.StatusCode != tt.want {
+			t.Errorf("%s: envelope %+v, want %s", tt.name, e, tt.code)
 		}
 		if n := body.reads.Load(); n != 0 {
 			t.Errorf("%s: body read %d times, want never", tt.name, n)
 		}
 	}
 
-	io.WriteString(pw, `{"prompt":"held"}`+strings.Repeat(" ", 4096-17))
+	io.WriteString(pw, strings.Repeat(" ", 4096-3000))
 	pw.Close()
 	resp := <-heldDone
 	if resp == nil {

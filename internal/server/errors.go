@@ -93,11 +93,12 @@ func asError(err error) (e *Error, ok bool) {
 
 // errorBody returns the answer err deserves and its envelope, encoded; ok is
 // false when the caller has gone and nothing should be written. A request
-// ended by the shutdown still gets its answer.
+// ended by the shutdown, or whose body stopped arriving, still gets its
+// answer.
 func errorBody(r *http.Request, err error) (e *Error, body []byte, ok bool) {
 	e, ok = asError(err)
 	ctx := r.Context()
-	if !ok || (ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrShuttingDown)) {
+	if !ok || (ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrShuttingDown) && !errors.Is(err, errBodyStalled)) {
 		return nil, nil, false
 	}
 	body, _ = json.Marshal(envelope{Error: e.Message, StatusCode: e.Status, RequestID: RequestID(r.Context()), Code: e.Code})
@@ -109,6 +110,7 @@ func errorBody(r *http.Request, err error) (e *Error, body []byte, ok bool) {
 // gone.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	noteCause(r.Context(), err)
+	dropBody(w, r)
 	e, body, ok := errorBody(r, err)
 	if !ok {
 		return

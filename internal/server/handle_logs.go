@@ -58,7 +58,9 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Han
 		}
 		params := codegen.LogsParams{PageParams: codegen.PageParams(p), Reverse: reverse}
 		if types == nil {
-			body, err := c.RunLogs(r.Context(), tok, org, id, params)
+			ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+			defer release()
+			body, err := c.RunLogs(ctx, tok, org, id, params)
 			return passOn(w, body, err)
 		}
 		read := func(ctx context.Context, params codegen.LogsParams) ([]byte, error) {

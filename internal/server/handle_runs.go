@@ -1,20 +1,23 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // createRunRequest is the body of POST /agent-runs. Pointers tell a missing
-// field from a zero one. Images and Metadata stay the caller's JSON, pointing
-// into the body: they are checked and forwarded, never decoded.
+// field from a zero one. Prompt, Images and Metadata stay the caller's JSON,
+// pointing into the body: they are checked and forwarded, never decoded.
 type createRunRequest struct {
-	Prompt    *string `json:"prompt" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
+	Prompt    rawJSON `json:"prompt" swaggertype:"string" validate:"required" example:"Create a Python function to calculate fibonacci numbers"`
 	Images    rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"` // base64 data URIs
 	Metadata  rawJSON `json:"metadata,omitempty" swaggertype:"object" extensions:"x-nullable"`     // any JSON object, passed on as sent
 	RepoID    *int64  `json:"repo_id,omitempty" minimum:"1" extensions:"x-nullable" example:"42"`
@@ -24,14 +27,14 @@ type createRunRequest struct {
 
 // resumeRunRequest is the body of POST /agent-runs/{id}/resume.
 type resumeRunRequest struct {
-	Prompt *string `json:"prompt" validate:"required" example:"Also add unit tests"`
+	Prompt rawJSON `json:"prompt" swaggertype:"string" validate:"required" example:"Also add unit tests"`
 	Images rawJSON `json:"images,omitempty" swaggertype:"array,string" extensions:"x-nullable"`
 } //@name ResumeAgentRunRequest
 
 // handleCreateRun validates the run and creates it upstream.
 //
 //	@Summary		Create an agent run
-//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//	@Description	Starts an agent on the prompt. The run completes asynchronously: poll it, or stream its logs. Images are base64 data URIs; metadata is any JSON object, passed on as sent. Never retried: a run is created at most once per call. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -40,18 +43,19 @@ type resumeRunRequest struct {
 //	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
 //	@Param			run							body		createRunRequest	true	"The run"
 //	@Success		200							{object}	codegen.AgentRun
-//	@Failure		400,401,402,403,404,413,415	{object}	envelope
+//	@Failure		400,401,402,403,404,408,413,415	{object}	envelope
 //	@Failure		422,429						{object}	envelope
 //	@Failure		502,503,504					{object}	envelope
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			createAgentRun
 //	@Router			/agent-runs [post]
-func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req createRunRequest
 		if err := decodeBody(body, &req); err != nil {
 			return err
@@ -64,7 +68,9 @@ func handleCreateRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		answer, err := c.CreateRun(r.Context(), tok, org, in)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := c.CreateRun(ctx, tok, org, in)
 		return passOn(w, answer, err)
 	})
 }
@@ -93,11 +99,25 @@ func (req createRunRequest) validate() (codegen.CreateAgentRunInput, error) {
 	return in, nil
 }
 
-func validPrompt(p *string) (string, error) {
-	if p == nil || strings.TrimSpace(*p) == "" {
-		return "", badRequest("prompt is required and must not be empty")
+// validPrompt checks p, the prompt's JSON, and returns it: a string that is
+// not blank. Its first bytes settle it for nearly every prompt; only one
+// that starts with blanks written as escapes is decoded (copied) whole.
+func validPrompt(p rawJSON) (json.RawMessage, error) {
+	switch {
+	case p.orNil() == nil:
+		return nil, badRequest("prompt is required and must not be empty")
+	case p[0] != '"':
+		return nil, badRequest("prompt must be a string")
 	}
-	return *p, nil
+	s := bytes.TrimLeft(p[1:], " \t\r\n")
+	if r, _ := utf8.DecodeRune(s); r != '\\' && r != '"' && !unicode.IsSpace(r) {
+		return json.RawMessage(p), nil
+	}
+	var prompt string
+	if err := json.Unmarshal(p, &prompt); err != nil || strings.TrimSpace(prompt) == "" {
+		return nil, badRequest("prompt is required and must not be empty")
+	}
+	return json.RawMessage(p), nil
 }
 
 // handleListRuns lists the organization's runs, newest first. Without a
@@ -147,7 +167,9 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 			return err
 		}
 		if statuses == nil {
-			body, err := c.ListRuns(r.Context(), tok, org, params)
+			ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+			defer release()
+			body, err := c.ListRuns(ctx, tok, org, params)
 			return passOn(w, body, err)
 		}
 		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
@@ -199,7 +221,9 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.GetRun(r.Context(), tok, org, id)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.GetRun(ctx, tok, org, id)
 		return passOn(w, body, err)
 	})
 }
@@ -207,7 +231,7 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 // handleResumeRun resumes a run with a new prompt.
 //
 //	@Summary		Resume an agent run
-//	@Description	Sends a paused (or finished) run a new instruction; it goes on working. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//	@Description	Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
 //	@Tags			agent-runs
 //	@Accept			json
 //	@Produce		json
@@ -217,22 +241,23 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Param			X-Codegen-Org-Id			header		int					false	"Organization to act on"
 //	@Param			org_id						query		int					false	"Organization to act on (instead of the header)"
 //	@Success		200							{object}	codegen.AgentRun
-//	@Failure		400,401,403,404,413,415		{object}	envelope
+//	@Failure		400,401,403,404,408,413,415	{object}	envelope
 //	@Failure		422,429						{object}	envelope
 //	@Failure		502,503,504					{object}	envelope
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			resumeAgentRun
 //	@Router			/agent-runs/{id}/resume [post]
-func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req resumeRunRequest
 		if err := decodeBody(body, &req); err != nil {
 			return err
@@ -248,7 +273,9 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 		if err != nil {
 			return err
 		}
-		answer, err := c.ResumeRun(r.Context(), tok, org, in)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := c.ResumeRun(ctx, tok, org, in)
 		return passOn(w, answer, err)
 	})
 }

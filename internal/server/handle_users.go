@@ -22,7 +22,9 @@ import (
 //	@Router			/users/me [get]
 func handleCurrentUser(c *codegen.Client) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		body, err := c.CurrentUser(r.Context(), token(r.Context()))
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.CurrentUser(ctx, token(r.Context()))
 		return passOn(w, body, err)
 	})
 }
@@ -49,7 +51,9 @@ func handleOrganizations(c *codegen.Client) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.Organizations(r.Context(), token(r.Context()), codegen.PageParams(p))
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.Organizations(ctx, token(r.Context()), codegen.PageParams(p))
 		return passOn(w, body, err)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -27,7 +28,8 @@ func refuseTransferEncoding(next http.Handler) http.Handler {
 			w.Header().Set("Connection", "close")
 		}
 		if len(r.TransferEncoding) > 0 {
-			w.Header().Set("Connection", "close") // net/http closes the connection after the answer
+			w.Header().Set("Connection", "close")                     // net/http closes the connection after the answer
+			http.NewResponseController(w).SetReadDeadline(time.Now()) // without waiting for the body
 			writeError(w, r, badRequest("Transfer-Encoding is not accepted: send the body with a Content-Length"))
 			return
 		}

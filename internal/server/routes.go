@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/codegen-proxy/codegen-proxy/docs"
 )
@@ -15,7 +14,7 @@ import (
 func addRoutes(r chi.Router, d Deps) {
 	orgs := newOrgResolver(d.Client, d.Config.OrgID)
 	maxBody, scan := d.Config.MaxBodyBytes, d.Config.FilterScanLimit
-	bodies := limitBodies(semaphore.NewWeighted(d.Config.MaxInflightBodyBytes), maxBody)
+	bodies := newBodyLimits(maxBody, d.Config.MaxInflightBodyBytes)
 
 	r.NotFound(apiHandler(notFound).ServeHTTP)
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
@@ -33,10 +32,10 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Use(requireToken(false))
 		r.Method(http.MethodGet, "/users/me", handleCurrentUser(d.Client))
 		r.Method(http.MethodGet, "/organizations", handleOrganizations(d.Client))
-		r.With(bodies).Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, maxBody))
+		r.Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, bodies))
 		r.Method(http.MethodGet, "/agent-runs", handleListRuns(d.Client, orgs, scan))
 		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs))
-		r.With(bodies).Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, maxBody))
+		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, bodies))
 		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
 	})
 	// EventSource cannot send headers: this route alone also takes the token

@@ -56,8 +56,9 @@ func (d Deps) mode() string { return d.Config.Mode() }
 // on so that run reports it like any other start-up failure. Middleware runs
 // in this order: request id, observe (which reports every answer to the
 // access log and the metrics), panic recovery, the refusal of
-// Transfer-Encoding, CORS, the query check, HEAD served as GET, then per
-// route the token check and the handler.
+// Transfer-Encoding, the guard on bodies (see guardBodies), CORS, the query
+// check, HEAD served as GET, then per route the token check and the
+// handler.
 func NewServer(d Deps) (http.Handler, error) {
 	switch {
 	case d.Logger == nil:
@@ -72,7 +73,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	}
 	r := chi.NewRouter()
 	r.Use(requestID, observe(accessLog(d.Logger), requestMetrics(d.Metrics)), recoverer(d.Logger), refuseTransferEncoding,
-		corsHandler(d.Config.CORSOrigins), strictQuery, middleware.GetHead)
+		guardBodies(d.Config.BodyReadTimeout), corsHandler(d.Config.CORSOrigins), strictQuery, middleware.GetHead)
 	addRoutes(r, d)
 	return r, nil
 }
