@@ -67,21 +67,35 @@ func decodeBody(body []byte, v any) error {
 // json.Unmarshal, whose messages say what is wrong with it.
 func checkMembers(body []byte, fields []string) error {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+	// jsontext is stricter than encoding/json, which decodes the body next
+	// and explains its syntax errors: what only jsontext refuses is an
+	// escaped lone UTF-16 surrogate, which encoding/json would turn into
+	// U+FFFD, and a guess is what this check exists to refuse.
+	refused := func() error {
+		if json.Valid(body) {
+			return badRequest("request body holds an escaped lone UTF-16 surrogate (such as \\ud800) near byte %d: it is not text", dec.InputOffset())
+		}
 		return nil
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return refused()
+	}
+	if tok.Kind() != '{' {
+		return nil // decodeBody explains it
 	}
 	var seen []string // at most len(fields): the walk stops at any other name
 	for dec.PeekKind() == '"' {
 		quoted, err := dec.ReadValue()
 		if err != nil {
-			return nil
+			return refused()
 		}
 		if len(quoted) > maxNameLen { // no field's name; not worth unquoting
 			return badRequest("unknown field %s...: the fields are %s", quoted[:maxNameLen], strings.Join(fields, ", "))
 		}
 		name, err := jsontext.AppendUnquote(nil, quoted)
 		if err != nil {
-			return nil
+			return refused()
 		}
 		switch n := string(name); {
 		case slices.Contains(seen, n):
@@ -97,8 +111,11 @@ func checkMembers(body []byte, fields []string) error {
 			return badRequest("unknown field %q: the fields are %s", n, strings.Join(fields, ", "))
 		}
 		if err := dec.SkipValue(); err != nil {
-			return nil
+			return refused()
 		}
+	}
+	if dec.PeekKind() != '}' {
+		return refused()
 	}
 	return nil
 }

@@ -28,6 +28,10 @@ func TestStrictInputIs400(t *testing.T) {
 		{"body duplicate metadata", "POST", "/agent-runs", `{"prompt":"x","metadata":{"a":1},"metadata":{"b":2}}`, `field "metadata" is given twice`},
 		{"body unknown field", "POST", "/agent-runs", `{"prompt":"x","priority":"high"}`, `unknown field "priority": the fields are prompt, images, metadata, repo_id, model, agent_type`},
 		{"body unknown field on resume", "POST", "/agent-runs/1/resume", `{"prompt":"x","metadata":{}}`, `unknown field "metadata": the fields are prompt, images`},
+		{"body lone surrogate in a value", "POST", "/agent-runs", `{"prompt":"a\ud800b"}`, "lone UTF-16 surrogate"},
+		{"body lone surrogate hiding other checks", "POST", "/agent-runs", `{"prompt":"\ud800","PROMPT":"evil","zzz":1}`, "lone UTF-16 surrogate"},
+		{"body lone surrogate as a key", "POST", "/agent-runs", `{"\ud800":1,"prompt":"ok"}`, "lone UTF-16 surrogate"},
+		{"body lone surrogate in metadata", "POST", "/agent-runs", `{"prompt":"x","metadata":{"k":"\udfff"}}`, "lone UTF-16 surrogate"},
 		{"body long unknown field", "POST", "/agent-runs", `{"prompt":"x","` + strings.Repeat("k", 5000) + `":1}`, `unknown field "kkkkkkkk`},
 		// Ids in paths.
 		{"id with plus", "GET", "/agent-runs/+1", "", "id must be a positive integer"},
