@@ -34,6 +34,16 @@ var messageTypes = []string{
 	"COMMIT_EVALUATION", "AGENT_RUN_LINK",
 }
 
+// agentTypes are the spec's CreateAgentRunInput.agent_type values. Unlike the
+// names above they are lower case, and matched exactly, as the API does.
+var agentTypes = []string{"codegen", "claude_code"}
+
+// AgentTypes returns the agent types a run can be created with.
+func AgentTypes() []string { return slices.Clone(agentTypes) }
+
+// IsAgentType reports whether s is one of AgentTypes, exactly.
+func IsAgentType(s string) bool { return slices.Contains(agentTypes, s) }
+
 // RunStatuses returns every run status, live ones first.
 func RunStatuses() []string { return slices.Clone(runStatuses) }
 

@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // maxBody bounds a request body the sandbox reads.
@@ -124,8 +127,8 @@ func decodeCreate(r *http.Request, v *validation, maxMeta int) createInput {
 	f.decode(v, "repo_id", false, &in.RepoID, msgInt, "int_type")
 	f.decode(v, "model", false, &in.Model, msgString, "string_type")
 	f.decode(v, "agent_type", false, &in.AgentType, msgString, "string_type")
-	if in.AgentType != nil && *in.AgentType != "codegen" && *in.AgentType != "claude_code" {
-		v.add("Input should be 'codegen' or 'claude_code'", "literal_error", "body", "agent_type")
+	if in.AgentType != nil && !codegen.IsAgentType(*in.AgentType) {
+		v.add("Input should be '"+strings.Join(codegen.AgentTypes(), "' or '")+"'", "literal_error", "body", "agent_type")
 	}
 	return in
 }

@@ -34,6 +34,19 @@ func TestDocumentedValuesAreTheVocabulary(t *testing.T) {
 		t.Fatalf("GET %s has no parameter %s", path, name)
 		return "", nil
 	}
+	var schemas struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct{ Enum []string }
+			}
+		}
+	}
+	if err := json.Unmarshal(docs.OpenAPI, &schemas); err != nil {
+		t.Fatal(err)
+	}
+	if enum := schemas.Components.Schemas["CreateAgentRunRequest"].Properties["agent_type"].Enum; !slices.Equal(enum, codegen.AgentTypes()) {
+		t.Errorf("agent_type's documented values %v, want %v", enum, codegen.AgentTypes())
+	}
 	if _, enum := param("/agent-runs", "source_type"); !slices.Equal(enum, codegen.SourceTypes()) {
 		t.Errorf("source_type's documented values %v, want %v", enum, codegen.SourceTypes())
 	}

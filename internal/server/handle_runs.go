@@ -93,8 +93,8 @@ func (req createRunRequest) validate() (codegen.CreateAgentRunInput, error) {
 	if req.Model != nil && strings.TrimSpace(*req.Model) == "" {
 		return in, badRequest("model must not be empty; leave it out for the organization's default")
 	}
-	if req.AgentType != nil && *req.AgentType != "codegen" && *req.AgentType != "claude_code" {
-		return in, badRequest("agent_type must be codegen or claude_code")
+	if req.AgentType != nil && !codegen.IsAgentType(*req.AgentType) {
+		return in, badRequest("agent_type must be %s", strings.Join(codegen.AgentTypes(), " or "))
 	}
 	return in, nil
 }
