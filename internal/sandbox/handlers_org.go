@@ -55,8 +55,9 @@ func (s *Sandbox) handleStopRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleRunChecks serves ban, unban and remove-from-pr, which the sandbox
-// only acknowledges: its runs trigger no checks.
-func (s *Sandbox) handleRunChecks(message string) http.HandlerFunc {
+// only acknowledges, with an empty object: its runs trigger no checks, and
+// the API's document gives these answers no properties.
+func (s *Sandbox) handleRunChecks() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var v validation
 		org := v.pathInt(r, "org_id")
@@ -65,7 +66,7 @@ func (s *Sandbox) handleRunChecks(message string) http.HandlerFunc {
 			return
 		}
 		if s.withRun(w, org, in.AgentRunID, func(*run) {}) {
-			writeJSON(w, http.StatusOK, map[string]any{"message": message, "agent_run_id": in.AgentRunID})
+			writeJSON(w, http.StatusOK, struct{}{})
 		}
 	}
 }
