@@ -2,7 +2,10 @@ package codegen
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"slices"
 	"testing"
 )
 
@@ -88,5 +91,46 @@ func TestWritesAreNeverRetried(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestPRStatesAreTheAPIsExactly(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{"open": true, "ready_for_review": true, "OPEN": false, "merged": false, "": false} {
+		if got := IsPRState(s); got != want {
+			t.Errorf("IsPRState(%q) = %v, want %v", s, got, want)
+		}
+	}
+	states := PRStates()
+	states[0] = "changed"
+	if !IsPRState("open") {
+		t.Error("PRStates shares its slice with the package")
+	}
+}
+
+func TestPRStatesAreTheSpecs(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../api/codegen-openapi3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Components struct {
+			Schemas struct {
+				EditPRInput struct {
+					Properties struct {
+						State struct {
+							Enum []string `json:"enum"`
+						} `json:"state"`
+					} `json:"properties"`
+				} `json:"EditPRInput"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := PRStates(), spec.Components.Schemas.EditPRInput.Properties.State.Enum; !slices.Equal(got, want) {
+		t.Errorf("PRStates() = %v, want the spec's EditPRInput.state %v", got, want)
 	}
 }

@@ -1,5 +1,7 @@
 package codegen
 
+import "slices"
+
 // StopAgentRunInput is the StopAgentRunInput schema, the body of stop, ban,
 // unban and remove-from-pr. Nil card order ids are omitted.
 type StopAgentRunInput struct {
@@ -13,9 +15,15 @@ type EditPRInput struct {
 	State string `json:"state"`
 }
 
-// PRStates are the states a pull request can be set to, as EditPRInput
-// spells them.
-var PRStates = []string{"open", "closed", "draft", "ready_for_review"}
+// prStates are the states a pull request can be set to, as EditPRInput
+// spells them (lower case; the API's enum is case-sensitive).
+var prStates = []string{"open", "closed", "draft", "ready_for_review"}
+
+// PRStates returns the states a pull request can be set to, in a new slice.
+func PRStates() []string { return slices.Clone(prStates) }
+
+// IsPRState reports whether s is one of PRStates, exactly.
+func IsPRState(s string) bool { return slices.Contains(prStates, s) }
 
 // EditPRResponse is the EditPRResponse schema.
 type EditPRResponse struct {

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -114,7 +113,7 @@ func (s *Sandbox) handleEditPR(w http.ResponseWriter, r *http.Request) {
 	var state string
 	if f := decodeObject(r, &v); f != nil {
 		f.decode(&v, "state", true, &state, msgString, "string_type")
-		if f.present("state") && state != "" && !slices.Contains(codegen.PRStates, state) {
+		if f.present("state") && state != "" && !codegen.IsPRState(state) {
 			v.add("Input should be 'open', 'closed', 'draft' or 'ready_for_review'", "literal_error", "body", "state")
 		}
 	}

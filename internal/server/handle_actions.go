@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -180,8 +179,8 @@ func handleEditPR(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Hand
 		if err := decodeBody(body, &req); err != nil {
 			return err
 		}
-		if req.State == nil || !slices.Contains(codegen.PRStates, *req.State) {
-			return badRequest("state is required and must be one of %s", strings.Join(codegen.PRStates, ", "))
+		if req.State == nil || !codegen.IsPRState(*req.State) {
+			return badRequest("state is required and must be one of %s", strings.Join(codegen.PRStates(), ", "))
 		}
 		tok, org, err := orgs.caller(r)
 		if err != nil {
