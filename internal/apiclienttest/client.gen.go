@@ -34,6 +34,30 @@ func (e CreateAgentRunRequestAgentType) Valid() bool {
 	}
 }
 
+// Defines values for EditPullRequestRequestState.
+const (
+	Closed         EditPullRequestRequestState = "closed"
+	Draft          EditPullRequestRequestState = "draft"
+	Open           EditPullRequestRequestState = "open"
+	ReadyForReview EditPullRequestRequestState = "ready_for_review"
+)
+
+// Valid indicates whether the value is a known member of the EditPullRequestRequestState enum.
+func (e EditPullRequestRequestState) Valid() bool {
+	switch e {
+	case Closed:
+		return true
+	case Draft:
+		return true
+	case Open:
+		return true
+	case ReadyForReview:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseMode.
 const (
 	Sandbox  HealthResponseMode = "sandbox"
@@ -233,6 +257,35 @@ type CreateAgentRunRequest struct {
 // CreateAgentRunRequestAgentType Example: codegen
 type CreateAgentRunRequestAgentType string
 
+// EditPRResponse defines model for EditPRResponse.
+type EditPRResponse struct {
+	Error *string `json:"error,omitempty"`
+
+	// Number Example: 346
+	Number *int `json:"number,omitempty"`
+
+	// State Example: closed
+	State *string `json:"state,omitempty"`
+
+	// Success Example: true
+	Success *bool `json:"success,omitempty"`
+
+	// Title Example: Add fibonacci function
+	Title *string `json:"title,omitempty"`
+
+	// Url Example: https://github.com/sandbox/demo/pull/346
+	Url *string `json:"url,omitempty"`
+}
+
+// EditPullRequestRequest defines model for EditPullRequestRequest.
+type EditPullRequestRequest struct {
+	// State Example: closed
+	State EditPullRequestRequestState `json:"state"`
+}
+
+// EditPullRequestRequestState Example: closed
+type EditPullRequestRequestState string
+
 // ErrorResponse defines model for ErrorResponse.
 type ErrorResponse struct {
 	// Code Example: unauthorized
@@ -287,6 +340,34 @@ type HealthResponse struct {
 // HealthResponseMode Example: sandbox
 type HealthResponseMode string
 
+// IntegrationStatus defines model for IntegrationStatus.
+type IntegrationStatus struct {
+	// Active Example: true
+	Active *bool `json:"active,omitempty"`
+
+	// InstallationId Example: 5501
+	InstallationId *int `json:"installation_id,omitempty"`
+
+	// IntegrationType Example: github
+	IntegrationType *string                 `json:"integration_type,omitempty"`
+	Metadata        *map[string]interface{} `json:"metadata,omitempty"`
+	TokenId         *int                    `json:"token_id,omitempty"`
+}
+
+// OrganizationIntegrationsResponse defines model for OrganizationIntegrationsResponse.
+type OrganizationIntegrationsResponse struct {
+	Integrations *[]IntegrationStatus `json:"integrations,omitempty"`
+
+	// OrganizationId Example: 323
+	OrganizationId *int `json:"organization_id,omitempty"`
+
+	// OrganizationName Example: Sandbox Org
+	OrganizationName *string `json:"organization_name,omitempty"`
+
+	// TotalActiveIntegrations Example: 2
+	TotalActiveIntegrations *int `json:"total_active_integrations,omitempty"`
+}
+
 // OrganizationResponse defines model for OrganizationResponse.
 type OrganizationResponse struct {
 	// Id Example: 323
@@ -321,6 +402,24 @@ type PageOrganizationResponse struct {
 	Total *int                    `json:"total,omitempty"`
 }
 
+// PageRepoResponse defines model for Page_RepoResponse_.
+type PageRepoResponse struct {
+	Items *[]RepoResponse `json:"items,omitempty"`
+	Page  *int            `json:"page,omitempty"`
+	Pages *int            `json:"pages,omitempty"`
+	Size  *int            `json:"size,omitempty"`
+	Total *int            `json:"total,omitempty"`
+}
+
+// PageUserResponse defines model for Page_UserResponse_.
+type PageUserResponse struct {
+	Items *[]UserResponse `json:"items,omitempty"`
+	Page  *int            `json:"page,omitempty"`
+	Pages *int            `json:"pages,omitempty"`
+	Size  *int            `json:"size,omitempty"`
+	Total *int            `json:"total,omitempty"`
+}
+
 // ReadyResponse defines model for ReadyResponse.
 type ReadyResponse struct {
 	// CheckedAt Example: 2026-11-25T20:00:00Z
@@ -334,6 +433,39 @@ type ReadyResponse struct {
 // ReadyResponseStatus Example: ready
 type ReadyResponseStatus string
 
+// RepoResponse defines model for RepoResponse.
+type RepoResponse struct {
+	// Archived Example: false
+	Archived *bool `json:"archived,omitempty"`
+
+	// Description Example: The sandbox's demo application
+	Description *string `json:"description,omitempty"`
+
+	// FullName Example: sandbox-org/demo-app
+	FullName *string `json:"full_name,omitempty"`
+
+	// GithubId Example: 70042
+	GithubId *string `json:"github_id,omitempty"`
+
+	// Id Example: 42
+	Id *int `json:"id,omitempty"`
+
+	// Language Example: Python
+	Language *string `json:"language,omitempty"`
+
+	// Name Example: demo-app
+	Name *string `json:"name,omitempty"`
+
+	// OrganizationId Example: 323
+	OrganizationId *int `json:"organization_id,omitempty"`
+
+	// SetupStatus Example: COMPLETE
+	SetupStatus *string `json:"setup_status,omitempty"`
+
+	// Visibility Example: private
+	Visibility *string `json:"visibility,omitempty"`
+}
+
 // ResumeAgentRunRequest defines model for ResumeAgentRunRequest.
 type ResumeAgentRunRequest struct {
 	// Images Example: ["data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="]
@@ -341,6 +473,15 @@ type ResumeAgentRunRequest struct {
 
 	// Prompt Example: Also add unit tests
 	Prompt string `json:"prompt"`
+}
+
+// RunActionRequest defines model for RunActionRequest.
+type RunActionRequest struct {
+	// AfterCardOrderId Example: a2
+	AfterCardOrderId *string `json:"after_card_order_id,omitempty"`
+
+	// BeforeCardOrderId Example: a0
+	BeforeCardOrderId *string `json:"before_card_order_id,omitempty"`
 }
 
 // UpstreamReport defines model for UpstreamReport.
@@ -429,6 +570,15 @@ type GetAgentRunParams struct {
 	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
 }
 
+// BanAgentRunChecksParams defines parameters for BanAgentRunChecks.
+type BanAgentRunChecksParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
 // GetAgentRunLogsParams defines parameters for GetAgentRunLogs.
 type GetAgentRunLogsParams struct {
 	// Page Page number, 1-based (instead of skip)
@@ -471,8 +621,44 @@ type StreamAgentRunLogsParams struct {
 	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
 }
 
+// RemoveAgentRunFromPRParams defines parameters for RemoveAgentRunFromPR.
+type RemoveAgentRunFromPRParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
 // ResumeAgentRunParams defines parameters for ResumeAgentRun.
 type ResumeAgentRunParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// StopAgentRunParams defines parameters for StopAgentRun.
+type StopAgentRunParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// UnbanAgentRunChecksParams defines parameters for UnbanAgentRunChecks.
+type UnbanAgentRunChecksParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// ListIntegrationsParams defines parameters for ListIntegrations.
+type ListIntegrationsParams struct {
 	// OrgId Organization to act on (instead of the header)
 	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
 
@@ -492,17 +678,86 @@ type ListOrganizationsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// EditPullRequestParams defines parameters for EditPullRequest.
+type EditPullRequestParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// ListRepositoriesParams defines parameters for ListRepositories.
+type ListRepositoriesParams struct {
+	// Page Page number, 1-based (instead of skip)
+	Page *int `form:"page,omitempty" json:"page,omitempty"`
+
+	// Skip Records to skip (instead of page)
+	Skip *int `form:"skip,omitempty" json:"skip,omitempty"`
+
+	// Limit Page size
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	// Page Page number, 1-based (instead of skip)
+	Page *int `form:"page,omitempty" json:"page,omitempty"`
+
+	// Skip Records to skip (instead of page)
+	Skip *int `form:"skip,omitempty" json:"skip,omitempty"`
+
+	// Limit Page size
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
 // GetCurrentUserParams defines parameters for GetCurrentUser.
 type GetCurrentUserParams struct {
 	// XRequestID Request id to use (1-128 of A-Z a-z 0-9 - _ . :); one is made otherwise
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
+// GetUserParams defines parameters for GetUser.
+type GetUserParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
 // CreateAgentRunJSONRequestBody defines body for CreateAgentRun for application/json ContentType.
 type CreateAgentRunJSONRequestBody = CreateAgentRunRequest
 
+// BanAgentRunChecksJSONRequestBody defines body for BanAgentRunChecks for application/json ContentType.
+type BanAgentRunChecksJSONRequestBody = RunActionRequest
+
+// RemoveAgentRunFromPRJSONRequestBody defines body for RemoveAgentRunFromPR for application/json ContentType.
+type RemoveAgentRunFromPRJSONRequestBody = RunActionRequest
+
 // ResumeAgentRunJSONRequestBody defines body for ResumeAgentRun for application/json ContentType.
 type ResumeAgentRunJSONRequestBody = ResumeAgentRunRequest
+
+// StopAgentRunJSONRequestBody defines body for StopAgentRun for application/json ContentType.
+type StopAgentRunJSONRequestBody = RunActionRequest
+
+// UnbanAgentRunChecksJSONRequestBody defines body for UnbanAgentRunChecks for application/json ContentType.
+type UnbanAgentRunChecksJSONRequestBody = RunActionRequest
+
+// EditPullRequestJSONRequestBody defines body for EditPullRequest for application/json ContentType.
+type EditPullRequestJSONRequestBody = EditPullRequestRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -610,6 +865,24 @@ type ClientInterface interface {
 	// Corresponds with GET /agent-runs/{id} (the `GetAgentRun` operationId).
 	GetAgentRun(ctx context.Context, id int, params *GetAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// BanAgentRunChecksWithBody Ban a run's checks
+	//
+	// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+	BanAgentRunChecksWithBody(ctx context.Context, id int, params *BanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BanAgentRunChecks Ban a run's checks
+	//
+	// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+	BanAgentRunChecks(ctx context.Context, id int, params *BanAgentRunChecksParams, body BanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAgentRunLogs Get an agent run's logs
 	//
 	// The run with one page of its logs, oldest first (or newest first with reverse). A message_type filter reads the run's logs from the start, 100 per call, up to FILTER_SCAN_LIMIT, and reports it in X-Filter-Scanned and X-Filter-Complete, as the status filter of the run list does.
@@ -625,6 +898,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /agent-runs/{id}/logs/stream (the `StreamAgentRunLogs` operationId).
 	StreamAgentRunLogs(ctx context.Context, id int, params *StreamAgentRunLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveAgentRunFromPRWithBody Remove Codegen from a run's pull request
+	//
+	// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+	RemoveAgentRunFromPRWithBody(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveAgentRunFromPR Remove Codegen from a run's pull request
+	//
+	// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+	RemoveAgentRunFromPR(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, body RemoveAgentRunFromPRJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResumeAgentRunWithBody Resume an agent run
 	//
@@ -644,6 +935,42 @@ type ClientInterface interface {
 	// Corresponds with POST /agent-runs/{id}/resume (the `ResumeAgentRun` operationId).
 	ResumeAgentRun(ctx context.Context, id int, params *ResumeAgentRunParams, body ResumeAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StopAgentRunWithBody Stop an agent run
+	//
+	// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+	StopAgentRunWithBody(ctx context.Context, id int, params *StopAgentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopAgentRun Stop an agent run
+	//
+	// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+	StopAgentRun(ctx context.Context, id int, params *StopAgentRunParams, body StopAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnbanAgentRunChecksWithBody Unban a run's checks
+	//
+	// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+	UnbanAgentRunChecksWithBody(ctx context.Context, id int, params *UnbanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnbanAgentRunChecks Unban a run's checks
+	//
+	// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+	UnbanAgentRunChecks(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SwaggerUI Swagger UI
 	//
 	// Corresponds with GET /docs (the `SwaggerUI` operationId).
@@ -660,6 +987,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIntegrations Integrations
+	//
+	// The organization's integrations (GitHub, Slack, Linear, ...) and whether each is active.
+	//
+	// Corresponds with GET /integrations (the `ListIntegrations` operationId).
+	ListIntegrations(ctx context.Context, params *ListIntegrationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMetrics Prometheus metrics
 	//
@@ -679,6 +1013,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /organizations (the `ListOrganizations` operationId).
 	ListOrganizations(ctx context.Context, params *ListOrganizationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditPullRequestWithBody Edit a pull request
+	//
+	// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+	EditPullRequestWithBody(ctx context.Context, id int, params *EditPullRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditPullRequest Edit a pull request
+	//
+	// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+	EditPullRequest(ctx context.Context, id int, params *EditPullRequestParams, body EditPullRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReadiness Readiness
 	//
@@ -701,12 +1053,33 @@ type ClientInterface interface {
 	// Corresponds with GET /redoc/{path} (the `RedocScript` operationId).
 	RedocScript(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRepositories Repositories
+	//
+	// The organization's repositories, paginated: the repo_id a run can be created in.
+	//
+	// Corresponds with GET /repositories (the `ListRepositories` operationId).
+	ListRepositories(ctx context.Context, params *ListRepositoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUsers Users
+	//
+	// The organization's users, paginated.
+	//
+	// Corresponds with GET /users (the `ListUsers` operationId).
+	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCurrentUser Current user
 	//
 	// The user the bearer token belongs to.
 	//
 	// Corresponds with GET /users/me (the `GetCurrentUser` operationId).
 	GetCurrentUser(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUser User
+	//
+	// One of the organization's users.
+	//
+	// Corresponds with GET /users/{id} (the `GetUser` operationId).
+	GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAgentRuns List agent runs
@@ -781,6 +1154,44 @@ func (c *Client) GetAgentRun(ctx context.Context, id int, params *GetAgentRunPar
 	return c.Client.Do(req)
 }
 
+// BanAgentRunChecksWithBody Ban a run's checks
+//
+// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+func (c *Client) BanAgentRunChecksWithBody(ctx context.Context, id int, params *BanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBanAgentRunChecksRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BanAgentRunChecks Ban a run's checks
+//
+// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+func (c *Client) BanAgentRunChecks(ctx context.Context, id int, params *BanAgentRunChecksParams, body BanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBanAgentRunChecksRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAgentRunLogs Get an agent run's logs
 //
 // The run with one page of its logs, oldest first (or newest first with reverse). A message_type filter reads the run's logs from the start, 100 per call, up to FILTER_SCAN_LIMIT, and reports it in X-Filter-Scanned and X-Filter-Complete, as the status filter of the run list does.
@@ -807,6 +1218,44 @@ func (c *Client) GetAgentRunLogs(ctx context.Context, id int, params *GetAgentRu
 // Corresponds with GET /agent-runs/{id}/logs/stream (the `StreamAgentRunLogs` operationId).
 func (c *Client) StreamAgentRunLogs(ctx context.Context, id int, params *StreamAgentRunLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStreamAgentRunLogsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveAgentRunFromPRWithBody Remove Codegen from a run's pull request
+//
+// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+func (c *Client) RemoveAgentRunFromPRWithBody(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveAgentRunFromPRRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveAgentRunFromPR Remove Codegen from a run's pull request
+//
+// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+func (c *Client) RemoveAgentRunFromPR(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, body RemoveAgentRunFromPRJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveAgentRunFromPRRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -845,6 +1294,82 @@ func (c *Client) ResumeAgentRunWithBody(ctx context.Context, id int, params *Res
 // Corresponds with POST /agent-runs/{id}/resume (the `ResumeAgentRun` operationId).
 func (c *Client) ResumeAgentRun(ctx context.Context, id int, params *ResumeAgentRunParams, body ResumeAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResumeAgentRunRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopAgentRunWithBody Stop an agent run
+//
+// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+func (c *Client) StopAgentRunWithBody(ctx context.Context, id int, params *StopAgentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopAgentRunRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopAgentRun Stop an agent run
+//
+// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+func (c *Client) StopAgentRun(ctx context.Context, id int, params *StopAgentRunParams, body StopAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopAgentRunRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnbanAgentRunChecksWithBody Unban a run's checks
+//
+// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+func (c *Client) UnbanAgentRunChecksWithBody(ctx context.Context, id int, params *UnbanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnbanAgentRunChecksRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnbanAgentRunChecks Unban a run's checks
+//
+// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+func (c *Client) UnbanAgentRunChecks(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnbanAgentRunChecksRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -902,6 +1427,23 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
+// ListIntegrations Integrations
+//
+// The organization's integrations (GitHub, Slack, Linear, ...) and whether each is active.
+//
+// Corresponds with GET /integrations (the `ListIntegrations` operationId).
+func (c *Client) ListIntegrations(ctx context.Context, params *ListIntegrationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIntegrationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMetrics Prometheus metrics
 //
 // Requests by route pattern, method and status; upstream calls by operation and status; upstream 429s; open streams, pollers and polls saved by sharing; build info; Go runtime and process metrics.
@@ -941,6 +1483,44 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /organizations (the `ListOrganizations` operationId).
 func (c *Client) ListOrganizations(ctx context.Context, params *ListOrganizationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrganizationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditPullRequestWithBody Edit a pull request
+//
+// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+func (c *Client) EditPullRequestWithBody(ctx context.Context, id int, params *EditPullRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditPullRequestRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditPullRequest Edit a pull request
+//
+// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+func (c *Client) EditPullRequest(ctx context.Context, id int, params *EditPullRequestParams, body EditPullRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditPullRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1002,6 +1582,40 @@ func (c *Client) RedocScript(ctx context.Context, path string, reqEditors ...Req
 	return c.Client.Do(req)
 }
 
+// ListRepositories Repositories
+//
+// The organization's repositories, paginated: the repo_id a run can be created in.
+//
+// Corresponds with GET /repositories (the `ListRepositories` operationId).
+func (c *Client) ListRepositories(ctx context.Context, params *ListRepositoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRepositoriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUsers Users
+//
+// The organization's users, paginated.
+//
+// Corresponds with GET /users (the `ListUsers` operationId).
+func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetCurrentUser Current user
 //
 // The user the bearer token belongs to.
@@ -1009,6 +1623,23 @@ func (c *Client) RedocScript(ctx context.Context, path string, reqEditors ...Req
 // Corresponds with GET /users/me (the `GetCurrentUser` operationId).
 func (c *Client) GetCurrentUser(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCurrentUserRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUser User
+//
+// One of the organization's users.
+//
+// Corresponds with GET /users/{id} (the `GetUser` operationId).
+func (c *Client) GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1318,6 +1949,95 @@ func NewGetAgentRunRequest(server string, id int, params *GetAgentRunParams) (*h
 	return req, nil
 }
 
+// NewBanAgentRunChecksRequest calls the generic BanAgentRunChecks builder with application/json body
+func NewBanAgentRunChecksRequest(server string, id int, params *BanAgentRunChecksParams, body BanAgentRunChecksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBanAgentRunChecksRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewBanAgentRunChecksRequestWithBody constructs an http.Request for the BanAgentRunChecks method, with any body, and a specified content type
+func NewBanAgentRunChecksRequestWithBody(server string, id int, params *BanAgentRunChecksParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/%s/ban-checks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetAgentRunLogsRequest constructs an http.Request for the GetAgentRunLogs method
 func NewGetAgentRunLogsRequest(server string, id int, params *GetAgentRunLogsParams) (*http.Request, error) {
 	var err error
@@ -1565,6 +2285,95 @@ func NewStreamAgentRunLogsRequest(server string, id int, params *StreamAgentRunL
 	return req, nil
 }
 
+// NewRemoveAgentRunFromPRRequest calls the generic RemoveAgentRunFromPR builder with application/json body
+func NewRemoveAgentRunFromPRRequest(server string, id int, params *RemoveAgentRunFromPRParams, body RemoveAgentRunFromPRJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoveAgentRunFromPRRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRemoveAgentRunFromPRRequestWithBody constructs an http.Request for the RemoveAgentRunFromPR method, with any body, and a specified content type
+func NewRemoveAgentRunFromPRRequestWithBody(server string, id int, params *RemoveAgentRunFromPRParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/%s/remove-from-pr", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewResumeAgentRunRequest calls the generic ResumeAgentRun builder with application/json body
 func NewResumeAgentRunRequest(server string, id int, params *ResumeAgentRunParams, body ResumeAgentRunJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1593,6 +2402,184 @@ func NewResumeAgentRunRequestWithBody(server string, id int, params *ResumeAgent
 	}
 
 	operationPath := fmt.Sprintf("/agent-runs/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStopAgentRunRequest calls the generic StopAgentRun builder with application/json body
+func NewStopAgentRunRequest(server string, id int, params *StopAgentRunParams, body StopAgentRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStopAgentRunRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewStopAgentRunRequestWithBody constructs an http.Request for the StopAgentRun method, with any body, and a specified content type
+func NewStopAgentRunRequestWithBody(server string, id int, params *StopAgentRunParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUnbanAgentRunChecksRequest calls the generic UnbanAgentRunChecks builder with application/json body
+func NewUnbanAgentRunChecksRequest(server string, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnbanAgentRunChecksRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUnbanAgentRunChecksRequestWithBody constructs an http.Request for the UnbanAgentRunChecks method, with any body, and a specified content type
+func NewUnbanAgentRunChecksRequestWithBody(server string, id int, params *UnbanAgentRunChecksParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/%s/unban-checks", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1742,6 +2729,75 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListIntegrationsRequest constructs an http.Request for the ListIntegrations method
+func NewListIntegrationsRequest(server string, params *ListIntegrationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/integrations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetMetricsRequest constructs an http.Request for the GetMetrics method
 func NewGetMetricsRequest(server string) (*http.Request, error) {
 	var err error
@@ -1874,6 +2930,95 @@ func NewListOrganizationsRequest(server string, params *ListOrganizationsParams)
 	return req, nil
 }
 
+// NewEditPullRequestRequest calls the generic EditPullRequest builder with application/json body
+func NewEditPullRequestRequest(server string, id int, params *EditPullRequestParams, body EditPullRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditPullRequestRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewEditPullRequestRequestWithBody constructs an http.Request for the EditPullRequest method, with any body, and a specified content type
+func NewEditPullRequestRequestWithBody(server string, id int, params *EditPullRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/pull-requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetReadinessRequest constructs an http.Request for the GetReadiness method
 func NewGetReadinessRequest(server string) (*http.Request, error) {
 	var err error
@@ -1962,6 +3107,216 @@ func NewRedocScriptRequest(server string, path string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListRepositoriesRequest constructs an http.Request for the ListRepositories method
+func NewListRepositoriesRequest(server string, params *ListRepositoriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/repositories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Skip != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "skip", *params.Skip, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListUsersRequest constructs an http.Request for the ListUsers method
+func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Skip != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "skip", *params.Skip, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetCurrentUserRequest constructs an http.Request for the GetCurrentUser method
 func NewGetCurrentUserRequest(server string, params *GetCurrentUserParams) (*http.Request, error) {
 	var err error
@@ -1997,6 +3352,82 @@ func NewGetCurrentUserRequest(server string, params *GetCurrentUserParams) (*htt
 			}
 
 			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetUserRequest constructs an http.Request for the GetUser method
+func NewGetUserRequest(server string, id int, params *GetUserParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
 		}
 
 	}
@@ -2084,6 +3515,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /agent-runs/{id} (the `GetAgentRun` operationId).
 	GetAgentRunWithResponse(ctx context.Context, id int, params *GetAgentRunParams, reqEditors ...RequestEditorFn) (*GetAgentRunResponse, error)
 
+	// BanAgentRunChecksWithBodyWithResponse Ban a run's checks
+	//
+	// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+	BanAgentRunChecksWithBodyWithResponse(ctx context.Context, id int, params *BanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BanAgentRunChecksResponse, error)
+
+	// BanAgentRunChecksWithResponse Ban a run's checks
+	//
+	// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+	BanAgentRunChecksWithResponse(ctx context.Context, id int, params *BanAgentRunChecksParams, body BanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*BanAgentRunChecksResponse, error)
+
 	// GetAgentRunLogsWithResponse Get an agent run's logs
 	//
 	// The run with one page of its logs, oldest first (or newest first with reverse). A message_type filter reads the run's logs from the start, 100 per call, up to FILTER_SCAN_LIMIT, and reports it in X-Filter-Scanned and X-Filter-Complete, as the status filter of the run list does.
@@ -2104,6 +3553,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /agent-runs/{id}/logs/stream (the `StreamAgentRunLogs` operationId).
 	StreamAgentRunLogsWithResponse(ctx context.Context, id int, params *StreamAgentRunLogsParams, reqEditors ...RequestEditorFn) (*StreamAgentRunLogsResponse, error)
 
+	// RemoveAgentRunFromPRWithBodyWithResponse Remove Codegen from a run's pull request
+	//
+	// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+	RemoveAgentRunFromPRWithBodyWithResponse(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveAgentRunFromPRResponse, error)
+
+	// RemoveAgentRunFromPRWithResponse Remove Codegen from a run's pull request
+	//
+	// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+	RemoveAgentRunFromPRWithResponse(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, body RemoveAgentRunFromPRJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveAgentRunFromPRResponse, error)
+
 	// ResumeAgentRunWithBodyWithResponse Resume an agent run
 	//
 	// Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
@@ -2121,6 +3588,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /agent-runs/{id}/resume (the `ResumeAgentRun` operationId).
 	ResumeAgentRunWithResponse(ctx context.Context, id int, params *ResumeAgentRunParams, body ResumeAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeAgentRunResponse, error)
+
+	// StopAgentRunWithBodyWithResponse Stop an agent run
+	//
+	// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+	StopAgentRunWithBodyWithResponse(ctx context.Context, id int, params *StopAgentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StopAgentRunResponse, error)
+
+	// StopAgentRunWithResponse Stop an agent run
+	//
+	// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+	StopAgentRunWithResponse(ctx context.Context, id int, params *StopAgentRunParams, body StopAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*StopAgentRunResponse, error)
+
+	// UnbanAgentRunChecksWithBodyWithResponse Unban a run's checks
+	//
+	// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+	UnbanAgentRunChecksWithBodyWithResponse(ctx context.Context, id int, params *UnbanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnbanAgentRunChecksResponse, error)
+
+	// UnbanAgentRunChecksWithResponse Unban a run's checks
+	//
+	// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+	UnbanAgentRunChecksWithResponse(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*UnbanAgentRunChecksResponse, error)
 
 	// SwaggerUIWithResponse Swagger UI
 	//
@@ -2144,6 +3647,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+
+	// ListIntegrationsWithResponse Integrations
+	//
+	// The organization's integrations (GitHub, Slack, Linear, ...) and whether each is active.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /integrations (the `ListIntegrations` operationId).
+	ListIntegrationsWithResponse(ctx context.Context, params *ListIntegrationsParams, reqEditors ...RequestEditorFn) (*ListIntegrationsResponse, error)
 
 	// GetMetricsWithResponse Prometheus metrics
 	//
@@ -2169,6 +3681,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /organizations (the `ListOrganizations` operationId).
 	ListOrganizationsWithResponse(ctx context.Context, params *ListOrganizationsParams, reqEditors ...RequestEditorFn) (*ListOrganizationsResponse, error)
+
+	// EditPullRequestWithBodyWithResponse Edit a pull request
+	//
+	// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+	EditPullRequestWithBodyWithResponse(ctx context.Context, id int, params *EditPullRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditPullRequestResponse, error)
+
+	// EditPullRequestWithResponse Edit a pull request
+	//
+	// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+	EditPullRequestWithResponse(ctx context.Context, id int, params *EditPullRequestParams, body EditPullRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*EditPullRequestResponse, error)
 
 	// GetReadinessWithResponse Readiness
 	//
@@ -2197,6 +3727,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /redoc/{path} (the `RedocScript` operationId).
 	RedocScriptWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*RedocScriptResponse, error)
 
+	// ListRepositoriesWithResponse Repositories
+	//
+	// The organization's repositories, paginated: the repo_id a run can be created in.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /repositories (the `ListRepositories` operationId).
+	ListRepositoriesWithResponse(ctx context.Context, params *ListRepositoriesParams, reqEditors ...RequestEditorFn) (*ListRepositoriesResponse, error)
+
+	// ListUsersWithResponse Users
+	//
+	// The organization's users, paginated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users (the `ListUsers` operationId).
+	ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
+
 	// GetCurrentUserWithResponse Current user
 	//
 	// The user the bearer token belongs to.
@@ -2205,6 +3753,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/me (the `GetCurrentUser` operationId).
 	GetCurrentUserWithResponse(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error)
+
+	// GetUserWithResponse User
+	//
+	// One of the organization's users.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/{id} (the `GetUser` operationId).
+	GetUserWithResponse(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
 }
 
 // ListAgentRunsResponse200Headers the declared response headers of an HTTP 200 response for ListAgentRuns
@@ -2562,6 +4119,138 @@ func (r GetAgentRunResponse) ContentType() string {
 	return ""
 }
 
+// BanAgentRunChecksResponse429Headers the declared response headers of an HTTP 429 response for BanAgentRunChecks
+type BanAgentRunChecksResponse429Headers struct {
+	RetryAfter *string
+}
+
+// BanAgentRunChecksResponse503Headers the declared response headers of an HTTP 503 response for BanAgentRunChecks
+type BanAgentRunChecksResponse503Headers struct {
+	RetryAfter *string
+}
+
+type BanAgentRunChecksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BanAgentRunChecksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BanAgentRunChecksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r BanAgentRunChecksResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r BanAgentRunChecksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BanAgentRunChecksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BanAgentRunChecksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BanAgentRunChecksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAgentRunLogsResponse200Headers the declared response headers of an HTTP 200 response for GetAgentRunLogs
 type GetAgentRunLogsResponse200Headers struct {
 	XFilterComplete *string
@@ -2778,6 +4467,138 @@ func (r StreamAgentRunLogsResponse) ContentType() string {
 	return ""
 }
 
+// RemoveAgentRunFromPRResponse429Headers the declared response headers of an HTTP 429 response for RemoveAgentRunFromPR
+type RemoveAgentRunFromPRResponse429Headers struct {
+	RetryAfter *string
+}
+
+// RemoveAgentRunFromPRResponse503Headers the declared response headers of an HTTP 503 response for RemoveAgentRunFromPR
+type RemoveAgentRunFromPRResponse503Headers struct {
+	RetryAfter *string
+}
+
+type RemoveAgentRunFromPRResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveAgentRunFromPRResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveAgentRunFromPRResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r RemoveAgentRunFromPRResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveAgentRunFromPRResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveAgentRunFromPRResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveAgentRunFromPRResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveAgentRunFromPRResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ResumeAgentRunResponse429Headers the declared response headers of an HTTP 429 response for ResumeAgentRun
 type ResumeAgentRunResponse429Headers struct {
 	RetryAfter *string
@@ -2917,6 +4738,270 @@ func (r ResumeAgentRunResponse) ContentType() string {
 	return ""
 }
 
+// StopAgentRunResponse429Headers the declared response headers of an HTTP 429 response for StopAgentRun
+type StopAgentRunResponse429Headers struct {
+	RetryAfter *string
+}
+
+// StopAgentRunResponse503Headers the declared response headers of an HTTP 503 response for StopAgentRun
+type StopAgentRunResponse503Headers struct {
+	RetryAfter *string
+}
+
+type StopAgentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentRunResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StopAgentRunResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StopAgentRunResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StopAgentRunResponse) GetJSON200() *AgentRunResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StopAgentRunResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopAgentRunResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopAgentRunResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopAgentRunResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r StopAgentRunResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r StopAgentRunResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r StopAgentRunResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StopAgentRunResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r StopAgentRunResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StopAgentRunResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r StopAgentRunResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r StopAgentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopAgentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopAgentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopAgentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnbanAgentRunChecksResponse429Headers the declared response headers of an HTTP 429 response for UnbanAgentRunChecks
+type UnbanAgentRunChecksResponse429Headers struct {
+	RetryAfter *string
+}
+
+// UnbanAgentRunChecksResponse503Headers the declared response headers of an HTTP 503 response for UnbanAgentRunChecks
+type UnbanAgentRunChecksResponse503Headers struct {
+	RetryAfter *string
+}
+
+type UnbanAgentRunChecksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnbanAgentRunChecksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UnbanAgentRunChecksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r UnbanAgentRunChecksResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r UnbanAgentRunChecksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnbanAgentRunChecksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnbanAgentRunChecksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnbanAgentRunChecksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SwaggerUIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3020,6 +5105,103 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIntegrationsResponse429Headers the declared response headers of an HTTP 429 response for ListIntegrations
+type ListIntegrationsResponse429Headers struct {
+	RetryAfter *string
+}
+
+type ListIntegrationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrganizationIntegrationsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListIntegrationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIntegrationsResponse) GetJSON200() *OrganizationIntegrationsResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListIntegrationsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListIntegrationsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListIntegrationsResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListIntegrationsResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListIntegrationsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListIntegrationsResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ListIntegrationsResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIntegrationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIntegrationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIntegrationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIntegrationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3191,6 +5373,138 @@ func (r ListOrganizationsResponse) ContentType() string {
 	return ""
 }
 
+// EditPullRequestResponse429Headers the declared response headers of an HTTP 429 response for EditPullRequest
+type EditPullRequestResponse429Headers struct {
+	RetryAfter *string
+}
+
+// EditPullRequestResponse503Headers the declared response headers of an HTTP 503 response for EditPullRequest
+type EditPullRequestResponse503Headers struct {
+	RetryAfter *string
+}
+
+type EditPullRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EditPRResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EditPullRequestResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EditPullRequestResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditPullRequestResponse) GetJSON200() *EditPRResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EditPullRequestResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EditPullRequestResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EditPullRequestResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EditPullRequestResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EditPullRequestResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r EditPullRequestResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r EditPullRequestResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EditPullRequestResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r EditPullRequestResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EditPullRequestResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r EditPullRequestResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r EditPullRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditPullRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditPullRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditPullRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetReadinessResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3314,6 +5628,200 @@ func (r RedocScriptResponse) ContentType() string {
 	return ""
 }
 
+// ListRepositoriesResponse429Headers the declared response headers of an HTTP 429 response for ListRepositories
+type ListRepositoriesResponse429Headers struct {
+	RetryAfter *string
+}
+
+type ListRepositoriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageRepoResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRepositoriesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRepositoriesResponse) GetJSON200() *PageRepoResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRepositoriesResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRepositoriesResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRepositoriesResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListRepositoriesResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListRepositoriesResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListRepositoriesResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ListRepositoriesResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRepositoriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRepositoriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRepositoriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRepositoriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListUsersResponse429Headers the declared response headers of an HTTP 429 response for ListUsers
+type ListUsersResponse429Headers struct {
+	RetryAfter *string
+}
+
+type ListUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageUserResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListUsersResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsersResponse) GetJSON200() *PageUserResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListUsersResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListUsersResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListUsersResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListUsersResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListUsersResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListUsersResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ListUsersResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetCurrentUserResponse429Headers the declared response headers of an HTTP 429 response for GetCurrentUser
 type GetCurrentUserResponse429Headers struct {
 	RetryAfter *string
@@ -3404,6 +5912,110 @@ func (r GetCurrentUserResponse) ContentType() string {
 	return ""
 }
 
+// GetUserResponse429Headers the declared response headers of an HTTP 429 response for GetUser
+type GetUserResponse429Headers struct {
+	RetryAfter *string
+}
+
+type GetUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetUserResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserResponse) GetJSON200() *UserResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetUserResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetUserResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetUserResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetUserResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GetUserResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAgentRunsWithResponse List agent runs
 //
 // The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -3464,6 +6076,36 @@ func (c *ClientWithResponses) GetAgentRunWithResponse(ctx context.Context, id in
 	return ParseGetAgentRunResponse(rsp)
 }
 
+// BanAgentRunChecksWithBodyWithResponse Ban a run's checks
+//
+// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+func (c *ClientWithResponses) BanAgentRunChecksWithBodyWithResponse(ctx context.Context, id int, params *BanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BanAgentRunChecksResponse, error) {
+	rsp, err := c.BanAgentRunChecksWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBanAgentRunChecksResponse(rsp)
+}
+
+// BanAgentRunChecksWithResponse Ban a run's checks
+//
+// Stops the checks of the run's pull request from triggering the agent. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/ban-checks (the `BanAgentRunChecks` operationId).
+func (c *ClientWithResponses) BanAgentRunChecksWithResponse(ctx context.Context, id int, params *BanAgentRunChecksParams, body BanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*BanAgentRunChecksResponse, error) {
+	rsp, err := c.BanAgentRunChecks(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBanAgentRunChecksResponse(rsp)
+}
+
 // GetAgentRunLogsWithResponse Get an agent run's logs
 //
 // The run with one page of its logs, oldest first (or newest first with reverse). A message_type filter reads the run's logs from the start, 100 per call, up to FILTER_SCAN_LIMIT, and reports it in X-Filter-Scanned and X-Filter-Complete, as the status filter of the run list does.
@@ -3496,6 +6138,36 @@ func (c *ClientWithResponses) StreamAgentRunLogsWithResponse(ctx context.Context
 	return ParseStreamAgentRunLogsResponse(rsp)
 }
 
+// RemoveAgentRunFromPRWithBodyWithResponse Remove Codegen from a run's pull request
+//
+// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+func (c *ClientWithResponses) RemoveAgentRunFromPRWithBodyWithResponse(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveAgentRunFromPRResponse, error) {
+	rsp, err := c.RemoveAgentRunFromPRWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveAgentRunFromPRResponse(rsp)
+}
+
+// RemoveAgentRunFromPRWithResponse Remove Codegen from a run's pull request
+//
+// The agent stops working on the run's pull request. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/remove-from-pr (the `RemoveAgentRunFromPR` operationId).
+func (c *ClientWithResponses) RemoveAgentRunFromPRWithResponse(ctx context.Context, id int, params *RemoveAgentRunFromPRParams, body RemoveAgentRunFromPRJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveAgentRunFromPRResponse, error) {
+	rsp, err := c.RemoveAgentRunFromPR(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveAgentRunFromPRResponse(rsp)
+}
+
 // ResumeAgentRunWithBodyWithResponse Resume an agent run
 //
 // Sends a paused (or finished) run a new instruction; it goes on working. 408 request_timeout when the body stops arriving for BODY_READ_TIMEOUT; 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
@@ -3524,6 +6196,66 @@ func (c *ClientWithResponses) ResumeAgentRunWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseResumeAgentRunResponse(rsp)
+}
+
+// StopAgentRunWithBodyWithResponse Stop an agent run
+//
+// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+func (c *ClientWithResponses) StopAgentRunWithBodyWithResponse(ctx context.Context, id int, params *StopAgentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StopAgentRunResponse, error) {
+	rsp, err := c.StopAgentRunWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopAgentRunResponse(rsp)
+}
+
+// StopAgentRunWithResponse Stop an agent run
+//
+// Stops a running agent; it ends CANCELLED. Calls the API's beta stop operation, which its OpenAPI document does not list. A run that has already finished gets the API's own answer, passed on as it is. The body is optional: the Kanban card order of the run in the CANCELLED column. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/stop (the `StopAgentRun` operationId).
+func (c *ClientWithResponses) StopAgentRunWithResponse(ctx context.Context, id int, params *StopAgentRunParams, body StopAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*StopAgentRunResponse, error) {
+	rsp, err := c.StopAgentRun(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopAgentRunResponse(rsp)
+}
+
+// UnbanAgentRunChecksWithBodyWithResponse Unban a run's checks
+//
+// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+func (c *ClientWithResponses) UnbanAgentRunChecksWithBodyWithResponse(ctx context.Context, id int, params *UnbanAgentRunChecksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnbanAgentRunChecksResponse, error) {
+	rsp, err := c.UnbanAgentRunChecksWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnbanAgentRunChecksResponse(rsp)
+}
+
+// UnbanAgentRunChecksWithResponse Unban a run's checks
+//
+// Lets the checks of the run's pull request trigger the agent again. The API's answer is passed on as it is. The body is optional. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
+func (c *ClientWithResponses) UnbanAgentRunChecksWithResponse(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*UnbanAgentRunChecksResponse, error) {
+	rsp, err := c.UnbanAgentRunChecks(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnbanAgentRunChecksResponse(rsp)
 }
 
 // SwaggerUIWithResponse Swagger UI
@@ -3567,6 +6299,21 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// ListIntegrationsWithResponse Integrations
+//
+// The organization's integrations (GitHub, Slack, Linear, ...) and whether each is active.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /integrations (the `ListIntegrations` operationId).
+func (c *ClientWithResponses) ListIntegrationsWithResponse(ctx context.Context, params *ListIntegrationsParams, reqEditors ...RequestEditorFn) (*ListIntegrationsResponse, error) {
+	rsp, err := c.ListIntegrations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIntegrationsResponse(rsp)
+}
+
 // GetMetricsWithResponse Prometheus metrics
 //
 // Requests by route pattern, method and status; upstream calls by operation and status; upstream 429s; open streams, pollers and polls saved by sharing; build info; Go runtime and process metrics.
@@ -3608,6 +6355,36 @@ func (c *ClientWithResponses) ListOrganizationsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseListOrganizationsResponse(rsp)
+}
+
+// EditPullRequestWithBodyWithResponse Edit a pull request
+//
+// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+func (c *ClientWithResponses) EditPullRequestWithBodyWithResponse(ctx context.Context, id int, params *EditPullRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditPullRequestResponse, error) {
+	rsp, err := c.EditPullRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditPullRequestResponse(rsp)
+}
+
+// EditPullRequestWithResponse Edit a pull request
+//
+// Opens, closes, drafts or readies for review a pull request an agent made (its id is in a run's github_pull_requests). The API's answer, success or not, is passed on as it is. Never retried. 503 server_busy (with Retry-After) when the bodies being read already fill MAX_INFLIGHT_BODY_BYTES.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /pull-requests/{id} (the `EditPullRequest` operationId).
+func (c *ClientWithResponses) EditPullRequestWithResponse(ctx context.Context, id int, params *EditPullRequestParams, body EditPullRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*EditPullRequestResponse, error) {
+	rsp, err := c.EditPullRequest(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditPullRequestResponse(rsp)
 }
 
 // GetReadinessWithResponse Readiness
@@ -3655,6 +6432,36 @@ func (c *ClientWithResponses) RedocScriptWithResponse(ctx context.Context, path 
 	return ParseRedocScriptResponse(rsp)
 }
 
+// ListRepositoriesWithResponse Repositories
+//
+// The organization's repositories, paginated: the repo_id a run can be created in.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /repositories (the `ListRepositories` operationId).
+func (c *ClientWithResponses) ListRepositoriesWithResponse(ctx context.Context, params *ListRepositoriesParams, reqEditors ...RequestEditorFn) (*ListRepositoriesResponse, error) {
+	rsp, err := c.ListRepositories(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRepositoriesResponse(rsp)
+}
+
+// ListUsersWithResponse Users
+//
+// The organization's users, paginated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users (the `ListUsers` operationId).
+func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error) {
+	rsp, err := c.ListUsers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsersResponse(rsp)
+}
+
 // GetCurrentUserWithResponse Current user
 //
 // The user the bearer token belongs to.
@@ -3668,6 +6475,21 @@ func (c *ClientWithResponses) GetCurrentUserWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseGetCurrentUserResponse(rsp)
+}
+
+// GetUserWithResponse User
+//
+// One of the organization's users.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/{id} (the `GetUser` operationId).
+func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
+	rsp, err := c.GetUser(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserResponse(rsp)
 }
 
 // ParseListAgentRunsResponse parses an HTTP response from a ListAgentRunsWithResponse call
@@ -4010,6 +6832,132 @@ func ParseGetAgentRunResponse(rsp *http.Response) (*GetAgentRunResponse, error) 
 	return response, nil
 }
 
+// ParseBanAgentRunChecksResponse parses an HTTP response from a BanAgentRunChecksWithResponse call
+func ParseBanAgentRunChecksResponse(rsp *http.Response) (*BanAgentRunChecksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BanAgentRunChecksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers BanAgentRunChecksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers BanAgentRunChecksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetAgentRunLogsResponse parses an HTTP response from a GetAgentRunLogsWithResponse call
 func ParseGetAgentRunLogsResponse(rsp *http.Response) (*GetAgentRunLogsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4217,6 +7165,132 @@ func ParseStreamAgentRunLogsResponse(rsp *http.Response) (*StreamAgentRunLogsRes
 	return response, nil
 }
 
+// ParseRemoveAgentRunFromPRResponse parses an HTTP response from a RemoveAgentRunFromPRWithResponse call
+func ParseRemoveAgentRunFromPRResponse(rsp *http.Response) (*RemoveAgentRunFromPRResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveAgentRunFromPRResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RemoveAgentRunFromPRResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RemoveAgentRunFromPRResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseResumeAgentRunResponse parses an HTTP response from a ResumeAgentRunWithResponse call
 func ParseResumeAgentRunResponse(rsp *http.Response) (*ResumeAgentRunResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4350,6 +7424,258 @@ func ParseResumeAgentRunResponse(rsp *http.Response) (*ResumeAgentRunResponse, e
 	return response, nil
 }
 
+// ParseStopAgentRunResponse parses an HTTP response from a StopAgentRunWithResponse call
+func ParseStopAgentRunResponse(rsp *http.Response) (*StopAgentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopAgentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentRunResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StopAgentRunResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StopAgentRunResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnbanAgentRunChecksResponse parses an HTTP response from a UnbanAgentRunChecksWithResponse call
+func ParseUnbanAgentRunChecksResponse(rsp *http.Response) (*UnbanAgentRunChecksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnbanAgentRunChecksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UnbanAgentRunChecksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UnbanAgentRunChecksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSwaggerUIResponse parses an HTTP response from a SwaggerUIWithResponse call
 func ParseSwaggerUIResponse(rsp *http.Response) (*SwaggerUIResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4403,6 +7729,94 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseListIntegrationsResponse parses an HTTP response from a ListIntegrationsWithResponse call
+func ParseListIntegrationsResponse(rsp *http.Response) (*ListIntegrationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIntegrationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrganizationIntegrationsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListIntegrationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4531,6 +7945,132 @@ func ParseListOrganizationsResponse(rsp *http.Response) (*ListOrganizationsRespo
 	return response, nil
 }
 
+// ParseEditPullRequestResponse parses an HTTP response from a EditPullRequestWithResponse call
+func ParseEditPullRequestResponse(rsp *http.Response) (*EditPullRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditPullRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EditPRResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EditPullRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers EditPullRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetReadinessResponse parses an HTTP response from a GetReadinessWithResponse call
 func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4606,6 +8146,182 @@ func ParseRedocScriptResponse(rsp *http.Response) (*RedocScriptResponse, error) 
 	return response, nil
 }
 
+// ParseListRepositoriesResponse parses an HTTP response from a ListRepositoriesWithResponse call
+func ParseListRepositoriesResponse(rsp *http.Response) (*ListRepositoriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRepositoriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageRepoResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListRepositoriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
+func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageUserResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListUsersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetCurrentUserResponse parses an HTTP response from a GetCurrentUserWithResponse call
 func ParseGetCurrentUserResponse(rsp *http.Response) (*GetCurrentUserResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4674,6 +8390,101 @@ func ParseGetCurrentUserResponse(rsp *http.Response) (*GetCurrentUserResponse, e
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetCurrentUserResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUserResponse parses an HTTP response from a GetUserWithResponse call
+func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetUserResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -39,7 +39,7 @@ type checker struct {
 
 func newChecker(t *testing.T, sb http.Handler) *checker {
 	t.Helper()
-	doc, err := libopenapi.NewDocument(api.CodegenSpec)
+	doc, err := libopenapi.NewDocument(withBetaStop(t, api.CodegenSpec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +177,29 @@ func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
 	do("POST", "/agent-runs", "sandbox", `{"prompt":"x"}`, "X-Codegen-Org-Id", "999") // 403
 	do("POST", "/agent-runs/1/resume", "sandbox", `{"prompt":"x"}`, "X-Codegen-Org-Id", "999")
 	do("GET", "/agent-runs/12345/logs", "sandbox", "", "X-Codegen-Org-Id", "999")
+	// Stop, the check actions, the PR edit and the organization reads.
+	do("POST", "/agent-runs", "sandbox", `{"prompt":"To be stopped sandbox:logs=50"}`) // 20002, running
+	do("POST", "/agent-runs/20002/stop", "sandbox", `{"before_card_order_id":"a0"}`)
+	do("POST", "/agent-runs/12345/stop", "sandbox", "") // finished: answered as it is
+	do("POST", "/agent-runs/1/stop", "sandbox", "")     // 404
+	do("POST", "/agent-runs/1/stop", "sandbox", "", "X-Codegen-Org-Id", "999")
+	for _, action := range []string{"ban-checks", "unban-checks", "remove-from-pr"} {
+		do("POST", "/agent-runs/12345/"+action, "sandbox", `{"after_card_order_id":"b1"}`)
+		do("POST", "/agent-runs/1/"+action, "sandbox", "")
+		do("POST", "/agent-runs/1/"+action, "sandbox", "", "X-Codegen-Org-Id", "999")
+	}
+	do("PATCH", "/pull-requests/123450", "sandbox", `{"state":"closed"}`)
+	do("PATCH", "/pull-requests/7", "sandbox", `{"state":"open"}`) // no such PR: success false
+	do("GET", "/repositories?page=2&limit=2", "sandbox", "")
+	do("GET", "/repositories", "sandbox", "", "X-Codegen-Org-Id", "324")
+	do("GET", "/users?limit=1", "sandbox", "")
+	do("GET", "/users", "sandbox", "", "X-Codegen-Org-Id", "999")
+	do("GET", "/users/1001", "sandbox", "")
+	do("GET", "/users/1002", "sandbox", "")
+	do("GET", "/users/5", "sandbox", "") // 404
+	do("GET", "/users/1001", "sandbox", "", "X-Codegen-Org-Id", "999")
+	do("GET", "/integrations", "sandbox", "")
+	do("GET", "/integrations", "sandbox", "", "X-Codegen-Org-Id", "999")
 	do("POST", "/agent-runs", "sandbox", `{"prompt":"x sandbox:payment_required"}`) // 402
 	do("POST", "/agent-runs", "sandbox", `{"prompt":"x sandbox:nonsense"}`)         // 422
 	for i := 0; i < 11; i++ {                                                       // 10 creates a minute, then 429
@@ -189,7 +212,7 @@ func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
 		do("GET", "/agent-runs/12345", "limited", "", "X-Codegen-Org-Id", "323")
 	}
 	// The proxy never sends what the spec forbids; these go straight in.
-	for _, path := range []string{"/v1/organizations/323/agent/runs?limit=101", "/v1/alpha/organizations/323/agent/run/x/logs"} {
+	for _, path := range []string{"/v1/organizations/323/agent/runs?limit=101", "/v1/alpha/organizations/323/agent/run/x/logs", "/v1/organizations/323/repos?limit=0"} {
 		req, _ := http.NewRequest("GET", upstream.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer sandbox")
 		resp, err := http.DefaultClient.Do(req)
@@ -198,7 +221,13 @@ func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	req, _ := http.NewRequest("GET", upstream.URL+"/v1/users/me", nil) // 401
+	req, _ := http.NewRequest("PATCH", upstream.URL+"/v1/organizations/323/prs/123450", strings.NewReader(`{"state":"merged"}`))
+	req.Header.Set("Authorization", "Bearer sandbox")
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest("GET", upstream.URL+"/v1/users/me", nil) // 401
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
@@ -218,6 +247,17 @@ func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
 		"GET /v1/alpha/organizations/{n}/agent/run/{n}/logs 200", "GET /v1/alpha/organizations/{n}/agent/run/{n}/logs 403",
 		"GET /v1/alpha/organizations/{n}/agent/run/{n}/logs 404", "GET /v1/alpha/organizations/{n}/agent/run/{n}/logs 429",
 		"GET /v1/alpha/organizations/{n}/agent/run/x/logs 422",
+		"POST /v1/beta/organizations/{n}/agent/run/stop 200", "POST /v1/beta/organizations/{n}/agent/run/stop 403",
+		"POST /v1/beta/organizations/{n}/agent/run/stop 404",
+		"POST /v1/organizations/{n}/agent/run/ban 200", "POST /v1/organizations/{n}/agent/run/ban 403", "POST /v1/organizations/{n}/agent/run/ban 404",
+		"POST /v1/organizations/{n}/agent/run/unban 200", "POST /v1/organizations/{n}/agent/run/unban 403", "POST /v1/organizations/{n}/agent/run/unban 404",
+		"POST /v1/organizations/{n}/agent/run/remove-from-pr 200", "POST /v1/organizations/{n}/agent/run/remove-from-pr 403",
+		"POST /v1/organizations/{n}/agent/run/remove-from-pr 404",
+		"PATCH /v1/organizations/{n}/prs/{n} 200", "PATCH /v1/organizations/{n}/prs/{n} 422",
+		"GET /v1/organizations/{n}/repos 200", "GET /v1/organizations/{n}/repos 422",
+		"GET /v1/organizations/{n}/users 200", "GET /v1/organizations/{n}/users 403",
+		"GET /v1/organizations/{n}/users/{n} 200", "GET /v1/organizations/{n}/users/{n} 403", "GET /v1/organizations/{n}/users/{n} 404",
+		"GET /v1/organizations/{n}/integrations 200", "GET /v1/organizations/{n}/integrations 403",
 	}
 	for _, k := range want {
 		if !chk.seen[k] {

@@ -27,10 +27,11 @@ const resumeBytes = 512
 // snapshots may share them.
 type run struct {
 	codegen.AgentRun
-	userID int64
-	meta   json.RawMessage // its metadata, as compact JSON; AgentRun.Metadata stays nil
-	eps    []episode       // its plan, then each resume; only the last has steps to come
-	bytes  int             // callers' input kept (metadata, resume prompts) plus resumeBytes per resume
+	userID  int64
+	meta    json.RawMessage // its metadata, as compact JSON; AgentRun.Metadata stays nil
+	eps     []episode       // its plan, then each resume; only the last has steps to come
+	bytes   int             // callers' input kept (metadata, resume prompts) plus resumeBytes per resume
+	stopped bool            // stopped: its remaining steps never happen
 }
 
 // begin starts episode e at the end of the run's logs: the steps still to
@@ -38,11 +39,12 @@ type run struct {
 func (r *run) begin(e episode) {
 	e.first = r.logCount()
 	r.eps = append(r.eps, e)
+	r.stopped = false // a resumed run goes on
 }
 
 // advance applies every step due by now.
 func (r *run) advance(now time.Time) {
-	if len(r.eps) == 0 {
+	if len(r.eps) == 0 || r.stopped {
 		return
 	}
 	e := &r.eps[len(r.eps)-1]

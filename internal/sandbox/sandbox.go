@@ -1,11 +1,11 @@
 // Package sandbox is an in-process look-alike of the Codegen API: the
 // upstream of codegen-proxy's offline mode and of its tests.
 //
-// It serves a part of the real API: the operations the proxy calls, plus an
-// organization's user list, which the proxy does not call, with the shapes,
-// error bodies and rate limits of the real API's OpenAPI document. Every
-// other path, the API's other operations (repositories, integrations, pull
-// requests, ...) included, answers 404 as an unknown path does upstream.
+// It serves a part of the real API: the operations the proxy calls (runs,
+// the beta stop, check bans, users, repositories, the simple pull request
+// edit, integrations), with the shapes, error bodies and rate limits of the
+// real API's OpenAPI document. Every other path answers 404 as an unknown
+// path does upstream.
 //
 // Runs progress on their own: a run is a script of steps applied lazily
 // against the clock whenever it is read, so the sandbox starts no goroutines
@@ -112,6 +112,14 @@ func (s *Sandbox) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/organizations/{org_id}/agent/runs", s.handleListRuns)
 	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run/resume", s.handleResumeRun)
 	m.HandleFunc("GET /v1/alpha/organizations/{org_id}/agent/run/{agent_run_id}/logs", s.handleLogs)
+	m.HandleFunc("POST /v1/beta/organizations/{org_id}/agent/run/stop", s.handleStopRun)
+	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run/ban", s.handleRunChecks())
+	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run/unban", s.handleRunChecks())
+	m.HandleFunc("POST /v1/organizations/{org_id}/agent/run/remove-from-pr", s.handleRunChecks())
+	m.HandleFunc("GET /v1/organizations/{org_id}/users/{user_id}", s.handleUser)
+	m.HandleFunc("GET /v1/organizations/{org_id}/repos", s.handleRepos)
+	m.HandleFunc("PATCH /v1/organizations/{org_id}/prs/{pr_id}", s.handleEditPR)
+	m.HandleFunc("GET /v1/organizations/{org_id}/integrations", s.handleIntegrations)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
 	})
@@ -131,7 +139,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
 		n := min(max(r.ContentLength, 0), maxBody)
 		if r.ContentLength < 0 {
 			n = maxBody

@@ -14,11 +14,15 @@ package server
 //	@description				The organization is the `X-Codegen-Org-Id` header or `org_id` query parameter, else the server's CODEGEN_ORG_ID, else your first organization.
 //	@BasePath					/
 //	@tag.name					agent-runs
-//	@tag.description			Create, list, read and resume agent runs.
+//	@tag.description			Create, list, read, resume and stop agent runs; ban their checks.
 //	@tag.name					logs
 //	@tag.description			Agent run logs, paged or streamed live.
 //	@tag.name					users
-//	@tag.description			The caller and their organizations.
+//	@tag.description			The caller, their organizations and the organization's users.
+//	@tag.name					organization
+//	@tag.description			The organization's repositories and integrations.
+//	@tag.name					pull-requests
+//	@tag.description			Pull requests the agents opened.
 //	@tag.name					system
 //	@tag.description			Health, readiness, metrics and these docs. No token needed.
 //	@securityDefinitions.apikey	BearerAuth

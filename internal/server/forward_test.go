@@ -45,6 +45,19 @@ func TestRoutesForwardToTheRightUpstreamCall(t *testing.T) {
 			seen{Method: "POST", Path: "/v1/organizations/323/agent/run/resume", Body: `{"agent_run_id":12345,"prompt":"Also add tests"}`}},
 		{"logs", "GET", "/agent-runs/12345/logs?limit=10&skip=20&reverse=true", "",
 			seen{Method: "GET", Path: "/v1/alpha/organizations/323/agent/run/12345/logs", Query: "limit=10&reverse=true&skip=20"}},
+		{"stop run", "POST", "/agent-runs/12345/stop", "", seen{Method: "POST", Path: "/v1/beta/organizations/323/agent/run/stop", Body: `{"agent_run_id":12345}`}},
+		{"stop run with card order", "POST", "/agent-runs/12345/stop", `{"before_card_order_id":"a0","after_card_order_id":null}`,
+			seen{Method: "POST", Path: "/v1/beta/organizations/323/agent/run/stop", Body: `{"agent_run_id":12345,"before_card_order_id":"a0"}`}},
+		{"ban checks", "POST", "/agent-runs/12345/ban-checks", "{}", seen{Method: "POST", Path: "/v1/organizations/323/agent/run/ban", Body: `{"agent_run_id":12345}`}},
+		{"unban checks", "POST", "/agent-runs/12345/unban-checks", "", seen{Method: "POST", Path: "/v1/organizations/323/agent/run/unban", Body: `{"agent_run_id":12345}`}},
+		{"remove from pr", "POST", "/agent-runs/12345/remove-from-pr", `{"after_card_order_id":"b1"}`,
+			seen{Method: "POST", Path: "/v1/organizations/323/agent/run/remove-from-pr", Body: `{"agent_run_id":12345,"after_card_order_id":"b1"}`}},
+		{"edit pr", "PATCH", "/pull-requests/123450", `{"state":"ready_for_review"}`,
+			seen{Method: "PATCH", Path: "/v1/organizations/323/prs/123450", Body: `{"state":"ready_for_review"}`}},
+		{"repositories", "GET", "/repositories?page=2&limit=10", "", seen{Method: "GET", Path: "/v1/organizations/323/repos", Query: "limit=10&skip=10"}},
+		{"users", "GET", "/users?skip=3", "", seen{Method: "GET", Path: "/v1/organizations/323/users", Query: "limit=100&skip=3"}},
+		{"user", "GET", "/users/1002", "", seen{Method: "GET", Path: "/v1/organizations/323/users/1002"}},
+		{"integrations", "GET", "/integrations", "", seen{Method: "GET", Path: "/v1/organizations/323/integrations"}},
 		{"org from header", "GET", "/agent-runs/9", "", seen{Method: "GET", Path: "/v1/organizations/77/agent/run/9"}},
 		{"org from query", "GET", "/agent-runs/9?org_id=78", "", seen{Method: "GET", Path: "/v1/organizations/78/agent/run/9"}},
 	}
@@ -86,6 +99,9 @@ func TestMissingOrMalformedTokenIs401WithoutUpstreamCall(t *testing.T) {
 	routes := [][2]string{
 		{"GET", "/users/me"}, {"GET", "/organizations"}, {"POST", "/agent-runs"}, {"GET", "/agent-runs"},
 		{"GET", "/agent-runs/1"}, {"POST", "/agent-runs/1/resume"}, {"GET", "/agent-runs/1/logs"},
+		{"POST", "/agent-runs/1/stop"}, {"POST", "/agent-runs/1/ban-checks"}, {"POST", "/agent-runs/1/unban-checks"},
+		{"POST", "/agent-runs/1/remove-from-pr"}, {"PATCH", "/pull-requests/1"}, {"GET", "/repositories"},
+		{"GET", "/users"}, {"GET", "/users/1"}, {"GET", "/integrations"},
 	}
 	auths := []string{"", "Basic dXNlcjpwdw==", "Bearer", "Bearer ", "Bearer two words", "Token " + secretToken}
 	for _, rt := range routes {

@@ -37,6 +37,15 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs))
 		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, bodies))
 		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
+		r.With(bodies).Method(http.MethodPost, "/agent-runs/{id}/stop", handleStopRun(d.Client, orgs, maxBody))
+		r.With(bodies).Method(http.MethodPost, "/agent-runs/{id}/ban-checks", handleBanChecks(d.Client, orgs, maxBody))
+		r.With(bodies).Method(http.MethodPost, "/agent-runs/{id}/unban-checks", handleUnbanChecks(d.Client, orgs, maxBody))
+		r.With(bodies).Method(http.MethodPost, "/agent-runs/{id}/remove-from-pr", handleRemoveFromPR(d.Client, orgs, maxBody))
+		r.With(bodies).Method(http.MethodPatch, "/pull-requests/{id}", handleEditPR(d.Client, orgs, maxBody))
+		r.Method(http.MethodGet, "/repositories", handleRepositories(d.Client, orgs))
+		r.Method(http.MethodGet, "/users", handleUsers(d.Client, orgs))
+		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs))
+		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs))
 	})
 	// EventSource cannot send headers: this route alone also takes the token
 	// as ?access_token=, and like every route its URL is never logged.
