@@ -28,16 +28,17 @@ type runAction func(c *codegen.Client, ctx context.Context, token string, org in
 
 // handleRunAction reads the run id and the optional body, then makes the
 // call: stop, ban, unban or remove-from-pr. Never retried.
-func handleRunAction(c *codegen.Client, orgs *orgResolver, maxBody int64, act runAction) http.Handler {
+func handleRunAction(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, act runAction) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req runActionRequest
 		if len(bytes.Trim(body, " \t\r\n")) > 0 {
 			if err := decodeBody(body, &req); err != nil {
@@ -49,7 +50,9 @@ func handleRunAction(c *codegen.Client, orgs *orgResolver, maxBody int64, act ru
 			return err
 		}
 		in := codegen.StopAgentRunInput{AgentRunID: id, BeforeCardOrderID: req.BeforeCardOrderID, AfterCardOrderID: req.AfterCardOrderID}
-		answer, err := act(c, r.Context(), tok, org, in)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := act(c, ctx, tok, org, in)
 		return passOn(w, answer, err)
 	})
 }
@@ -73,8 +76,8 @@ func handleRunAction(c *codegen.Client, orgs *orgResolver, maxBody int64, act ru
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			stopAgentRun
 //	@Router			/agent-runs/{id}/stop [post]
-func handleStopRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
-	return handleRunAction(c, orgs, maxBody, (*codegen.Client).StopRun)
+func handleStopRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+	return handleRunAction(c, orgs, bodies, (*codegen.Client).StopRun)
 }
 
 // handleBanChecks bans the checks of a run's pull request.
@@ -96,8 +99,8 @@ func handleStopRun(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Han
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			banAgentRunChecks
 //	@Router			/agent-runs/{id}/ban-checks [post]
-func handleBanChecks(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
-	return handleRunAction(c, orgs, maxBody, (*codegen.Client).BanChecks)
+func handleBanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+	return handleRunAction(c, orgs, bodies, (*codegen.Client).BanChecks)
 }
 
 // handleUnbanChecks lifts a ban on the checks of a run's pull request.
@@ -119,8 +122,8 @@ func handleBanChecks(c *codegen.Client, orgs *orgResolver, maxBody int64) http.H
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			unbanAgentRunChecks
 //	@Router			/agent-runs/{id}/unban-checks [post]
-func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
-	return handleRunAction(c, orgs, maxBody, (*codegen.Client).UnbanChecks)
+func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+	return handleRunAction(c, orgs, bodies, (*codegen.Client).UnbanChecks)
 }
 
 // handleRemoveFromPR removes Codegen from a run's pull request.
@@ -142,8 +145,8 @@ func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, maxBody int64) http
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			removeAgentRunFromPR
 //	@Router			/agent-runs/{id}/remove-from-pr [post]
-func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
-	return handleRunAction(c, orgs, maxBody, (*codegen.Client).RemoveFromPR)
+func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+	return handleRunAction(c, orgs, bodies, (*codegen.Client).RemoveFromPR)
 }
 
 // handleEditPR sets a pull request's state.
@@ -165,16 +168,17 @@ func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, maxBody int64) htt
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			editPullRequest
 //	@Router			/pull-requests/{id} [patch]
-func handleEditPR(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Handler {
+func handleEditPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(w, r, maxBody)
+		body, done, err := bodies.read(w, r)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var req editPRRequest
 		if err := decodeBody(body, &req); err != nil {
 			return err
@@ -186,7 +190,9 @@ func handleEditPR(c *codegen.Client, orgs *orgResolver, maxBody int64) http.Hand
 		if err != nil {
 			return err
 		}
-		answer, err := c.EditPR(r.Context(), tok, org, id, codegen.EditPRInput{State: *req.State})
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		answer, err := c.EditPR(ctx, tok, org, id, codegen.EditPRInput{State: *req.State})
 		return passOn(w, answer, err)
 	})
 }

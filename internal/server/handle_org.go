@@ -35,7 +35,9 @@ func handleRepositories(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.Repositories(r.Context(), tok, org, codegen.PageParams(p))
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.Repositories(ctx, tok, org, codegen.PageParams(p))
 		return passOn(w, body, err)
 	})
 }
@@ -68,7 +70,9 @@ func handleUsers(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.Users(r.Context(), tok, org, codegen.PageParams(p))
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.Users(ctx, tok, org, codegen.PageParams(p))
 		return passOn(w, body, err)
 	})
 }
@@ -99,7 +103,9 @@ func handleUser(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.User(r.Context(), tok, org, id)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.User(ctx, tok, org, id)
 		return passOn(w, body, err)
 	})
 }
@@ -125,7 +131,9 @@ func handleIntegrations(c *codegen.Client, orgs *orgResolver) http.Handler {
 		if err != nil {
 			return err
 		}
-		body, err := c.Integrations(r.Context(), tok, org)
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := c.Integrations(ctx, tok, org)
 		return passOn(w, body, err)
 	})
 }

@@ -15,8 +15,8 @@ const MaxBodyTime = 2 * time.Minute
 
 // guardBodies makes request bodies keep arriving, so that no connection
 // waits on a body that never comes. A request with a body on a route that
-// takes none (every method but POST: the routes that take a body are
-// POSTs) is answered 400 at once, its body unread and its connection
+// takes none (GET, HEAD, OPTIONS, DELETE, TRACE: the routes that take a
+// body are POSTs and the PR edit's PATCH) is answered 400 at once, its body unread and its connection
 // closed. Any other body must bring new bytes every idle (else reading it
 // fails with a timeout, which readBody answers 408) and end within
 // MaxBodyTime of the request's start; a shutdown that cancels the request
@@ -37,8 +37,13 @@ func guardBodies(idle time.Duration) func(http.Handler) http.Handler {
 			b := &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle, end: time.Now().Add(MaxBodyTime)}
 			r = r.WithContext(r.Context()) // a copy: handlers must not change the request they are given
 			r.Body = b
-			if r.Method != http.MethodPost {
+			switch r.Method {
+			case http.MethodPost, http.MethodPatch:
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete, http.MethodTrace:
 				writeError(w, r, badRequest("this route takes no request body"))
+				return
+			default: // no route takes it: the router's 405 or 404, which drops the body too
+				next.ServeHTTP(w, r)
 				return
 			}
 			b.rc.SetReadDeadline(b.next())

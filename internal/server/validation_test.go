@@ -154,6 +154,15 @@ func TestCORS(t *testing.T) {
 			if tt.wantOrigin != "" && !strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "authorization") {
 				t.Errorf("preflight does not allow Authorization: %v", resp.Header)
 			}
+			// The PR edit is a PATCH: browsers must be allowed to send it.
+			resp, _ = call(t, "OPTIONS", tt.proxy+"/pull-requests/1", "", "Origin", tt.origin, "Access-Control-Request-Method", "PATCH",
+				"Access-Control-Request-Headers", "authorization,content-type")
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.wantOrigin {
+				t.Errorf("PATCH preflight Allow-Origin = %q, want %q", got, tt.wantOrigin)
+			}
+			if tt.wantOrigin != "" && !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PATCH") {
+				t.Errorf("PATCH preflight Allow-Methods = %q, want PATCH", resp.Header.Get("Access-Control-Allow-Methods"))
+			}
 			resp, _ = call(t, "GET", tt.proxy+"/agent-runs/1", "", "Origin", tt.origin)
 			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.wantOrigin {
 				t.Errorf("GET Allow-Origin = %q, want %q", got, tt.wantOrigin)
