@@ -13,9 +13,10 @@ const statusClientClosed = 499
 // outcome is what one request came to, as observe saw it once the handler
 // had returned.
 type outcome struct {
-	status     int   // the status sent; statusClientClosed if the caller left first
-	bytes      int64 // body bytes written
-	cause      error // the error writeError answered, if any
+	status     int    // the status sent; statusClientClosed if the caller left first
+	bytes      int64  // body bytes written
+	cause      error  // the error writeError answered, if any
+	route      string // the route pattern that served the request (see routePattern)
 	start, end time.Time
 }
 
@@ -33,7 +34,8 @@ func observe(reports ...func(*http.Request, outcome)) func(http.Handler) http.Ha
 			rec := &ob.rec
 			start := time.Now()
 			next.ServeHTTP(rec, r.WithContext(&ob.ctx))
-			o := outcome{status: rec.status, bytes: rec.bytes, cause: ob.ctx.note.err, start: start, end: time.Now()}
+			o := outcome{status: rec.status, bytes: rec.bytes, cause: ob.ctx.note.err, start: start, end: time.Now(),
+				route: routePattern(r)}
 			if o.status == 0 { // nothing written: net/http sends 200, unless the caller has gone
 				o.status = http.StatusOK
 				if r.Context().Err() != nil {
