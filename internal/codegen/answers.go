@@ -91,17 +91,34 @@ func (c *Client) maxInFlightBytes() int64 {
 // that release their bytes when they return. release is safe for
 // concurrent use and may be called more than once.
 func HoldAnswers(ctx context.Context) (context.Context, func()) {
-	h := new(hold)
-	return context.WithValue(ctx, holdKey{}, h), h.release
+	c := &holdCtx{Context: ctx}
+	return c, c.hold.release
 }
 
 type holdKey struct{}
 
-// hold is the budget that the calls of one HoldAnswers context keep. It is
-// safe for concurrent use.
+// holdCtx is the context HoldAnswers returns: its parent and its hold, as
+// context.WithValue would make them, in one allocation. Value answers
+// holdKey with the *hold.
+type holdCtx struct {
+	context.Context
+	hold hold
+}
+
+func (c *holdCtx) Value(key any) any {
+	if key == (holdKey{}) {
+		return &c.hold
+	}
+	return c.Context.Value(key)
+}
+
+// hold is the budget that the calls of one HoldAnswers context keep. The
+// first reservation is kept in place, so that the usual hold of one call's
+// answer allocates nothing more. It is safe for concurrent use.
 type hold struct {
 	mu       sync.Mutex
-	kept     []reservation
+	first    reservation // zero until a call keeps its bytes
+	more     []reservation
 	released bool
 }
 
@@ -114,19 +131,26 @@ type reservation struct {
 func (h *hold) keep(sem *semaphore.Weighted, n int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.released {
+	switch {
+	case h.released:
 		return false
+	case h.first.sem == nil:
+		h.first = reservation{sem, n}
+	default:
+		h.more = append(h.more, reservation{sem, n})
 	}
-	h.kept = append(h.kept, reservation{sem, n})
 	return true
 }
 
 func (h *hold) release() {
 	h.mu.Lock()
-	kept := h.kept
-	h.kept, h.released = nil, true
+	first, more := h.first, h.more
+	h.first, h.more, h.released = reservation{}, nil, true
 	h.mu.Unlock()
-	for _, r := range kept {
+	if first.sem != nil {
+		first.sem.Release(first.n)
+	}
+	for _, r := range more {
 		r.sem.Release(r.n)
 	}
 }

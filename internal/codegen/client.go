@@ -107,8 +107,8 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
 	defer cancel()
-	rt, done := c.transportFor(k.token)
-	defer done()
+	rt, pl := c.transportFor(k.token)
+	defer c.releasePool(pl)
 	for attempt := 0; ; attempt++ {
 		body, retry, err := c.attempt(ctx, rt, k)
 		if err == nil {

@@ -131,15 +131,25 @@ func (c *Client) setup() {
 	})
 }
 
-// transportFor returns the RoundTripper for a call with token and the
-// function to call once the call has read or closed every answer it got.
-func (c *Client) transportFor(token string) (http.RoundTripper, func()) {
+// transportFor returns the RoundTripper for a call with token and the pool
+// it came from, nil when the Client has no pools. The caller must pass the
+// pool to releasePool once the call has read or closed every answer it got.
+func (c *Client) transportFor(token string) (http.RoundTripper, *pool) {
 	c.setup()
 	if c.pools == nil {
-		return c.Transport, func() {}
+		return c.Transport, nil
 	}
 	pl := c.pools.acquire(token)
-	return pl.tr, func() { c.pools.release(pl) }
+	return pl.tr, pl
+}
+
+// releasePool ends a call's use of pl, which transportFor returned; a nil
+// pl is a no-op. A method rather than a closure transportFor returns, which
+// would cost an allocation per call.
+func (c *Client) releasePool(pl *pool) {
+	if pl != nil {
+		c.pools.release(pl)
+	}
 }
 
 // CloseIdleConnections closes the idle connections of every token's pool,

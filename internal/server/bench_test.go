@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -105,7 +104,7 @@ func BenchmarkProxyGetRun(b *testing.B) {
 // its envelope and writing it.
 func BenchmarkWriteError(b *testing.B) {
 	req := httptest.NewRequest("GET", "/agent-runs/1", nil)
-	req = req.WithContext(context.WithValue(req.Context(), requestIDKey{}, "0f8fad5b-d9cb-469f-a165-70867728950e"))
+	req = req.WithContext(withRequestID(req.Context(), "0f8fad5b-d9cb-469f-a165-70867728950e"))
 	err := error(&codegen.Error{Op: "get_run", StatusCode: 404, Message: "Agent run not found."})
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,11 +10,29 @@ import (
 // requireToken sets it.
 type tokenKey struct{}
 
+// tokenCtx is the context requireToken gives a request: its parent and the
+// token, as context.WithValue would make them, in one allocation that never
+// boxes the token in an interface. It is immutable; Value answers tokenKey
+// with the *tokenCtx itself, which only token reads.
+type tokenCtx struct {
+	context.Context
+	tok string
+}
+
+func (c *tokenCtx) Value(key any) any {
+	if key == (tokenKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // token returns the bearer token requireToken checked for the request whose
 // context ctx is, or "" on routes without that middleware.
 func token(ctx context.Context) string {
-	tok, _ := ctx.Value(tokenKey{}).(string)
-	return tok
+	if c, ok := ctx.Value(tokenKey{}).(*tokenCtx); ok {
+		return c.tok
+	}
+	return ""
 }
 
 // maxTokenLen bounds a bearer token; real Codegen tokens are ~40 bytes.
@@ -44,7 +62,7 @@ func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 				writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg})
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+			next.ServeHTTP(w, r.WithContext(&tokenCtx{Context: r.Context(), tok: tok}))
 		})
 	}
 }

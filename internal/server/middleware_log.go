@@ -26,7 +26,7 @@ func accessLog(logger *slog.Logger) func(*http.Request, outcome) {
 		line := slog.NewRecord(o.end, level, "request", 0)
 		line.AddAttrs(
 			slog.String("method", r.Method),
-			slog.String("route", routePattern(r)),
+			slog.String("route", o.route),
 			slog.Int("status", o.status),
 			slog.Int64("bytes", o.bytes),
 			slog.Duration("duration", o.end.Sub(o.start)),

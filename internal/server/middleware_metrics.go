@@ -10,7 +10,7 @@ import (
 // by route pattern, method and status.
 func requestMetrics(m *metrics.Metrics) func(*http.Request, outcome) {
 	return func(r *http.Request, o outcome) {
-		m.ObserveRequest(routePattern(r), methodLabel(r.Method), o.status, o.end.Sub(o.start))
+		m.ObserveRequest(o.route, methodLabel(r.Method), o.status, o.end.Sub(o.start))
 	}
 }
 

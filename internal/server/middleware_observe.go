@@ -13,9 +13,10 @@ const statusClientClosed = 499
 // outcome is what one request came to, as observe saw it once the handler
 // had returned.
 type outcome struct {
-	status     int   // the status sent; statusClientClosed if the caller left first
-	bytes      int64 // body bytes written
-	cause      error // the error writeError answered, if any
+	status     int    // the status sent; statusClientClosed if the caller left first
+	bytes      int64  // body bytes written
+	cause      error  // the error writeError answered, if any
+	route      string // the route pattern that served the request (see routePattern)
 	start, end time.Time
 }
 
@@ -29,10 +30,12 @@ type outcome struct {
 func observe(reports ...func(*http.Request, outcome)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec := &responseRecorder{ResponseWriter: w}
+			ob := &observation{rec: responseRecorder{ResponseWriter: w}, ctx: causeCtx{Context: r.Context()}}
+			rec := &ob.rec
 			start := time.Now()
-			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), causeKey{}, &rec.cause)))
-			o := outcome{status: rec.status, bytes: rec.bytes, cause: rec.cause.err, start: start, end: time.Now()}
+			next.ServeHTTP(rec, r.WithContext(&ob.ctx))
+			o := outcome{status: rec.status, bytes: rec.bytes, cause: ob.ctx.note.err, start: start, end: time.Now(),
+				route: routePattern(r)}
 			if o.status == 0 { // nothing written: net/http sends 200, unless the caller has gone
 				o.status = http.StatusOK
 				if r.Context().Err() != nil {
@@ -46,8 +49,30 @@ func observe(reports ...func(*http.Request, outcome)) func(http.Handler) http.Ha
 	}
 }
 
+// observation is what observe keeps for one request, in one allocation: the
+// recorder of its answer and the context holding its causeNote.
+type observation struct {
+	rec responseRecorder
+	ctx causeCtx
+}
+
 // causeKey is the context key of a request's *causeNote; only observe sets it.
 type causeKey struct{}
+
+// causeCtx is the context observe gives a request: its parent and the
+// request's causeNote, which Value answers causeKey with. The context itself
+// never changes; only the note does, through noteCause.
+type causeCtx struct {
+	context.Context
+	note causeNote
+}
+
+func (c *causeCtx) Value(key any) any {
+	if key == (causeKey{}) {
+		return &c.note
+	}
+	return c.Context.Value(key)
+}
 
 // causeNote is where writeError leaves the cause of an error answer for
 // observe, which made the note and reads it once the handler has returned.
@@ -63,15 +88,13 @@ func noteCause(ctx context.Context, err error) {
 	}
 }
 
-// responseRecorder notes the status and size of an answer, and holds its
-// request's causeNote so that observe makes one allocation for both. It
+// responseRecorder notes the status and size of an answer. It
 // keeps streaming working through Unwrap (for http.ResponseController) and
 // Flush (for code that type-asserts). Only observe reads it.
 type responseRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	cause  causeNote
 }
 
 func (w *responseRecorder) WriteHeader(code int) {

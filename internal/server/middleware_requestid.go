@@ -10,11 +10,36 @@ import (
 // requestIDKey is the context key of the request id; only requestID sets it.
 type requestIDKey struct{}
 
+// requestIDCtx is the context requestID gives a request: its parent and the
+// id, as context.WithValue would make them, in one allocation that also
+// holds the X-Request-Id response header's value and never boxes the id in
+// an interface. It is immutable; Value answers requestIDKey with the
+// *requestIDCtx itself, which only RequestID reads.
+type requestIDCtx struct {
+	context.Context
+	id     string
+	header [1]string // {id}: the response header's value
+}
+
+func (c *requestIDCtx) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// withRequestID returns ctx carrying id, for RequestID.
+func withRequestID(ctx context.Context, id string) *requestIDCtx {
+	return &requestIDCtx{Context: ctx, id: id, header: [1]string{id}}
+}
+
 // RequestID returns the id the requestID middleware gave the request whose
 // context ctx is, or "" outside that middleware.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if c, ok := ctx.Value(requestIDKey{}).(*requestIDCtx); ok {
+		return c.id
+	}
+	return ""
 }
 
 // requestID gives every request an id: the caller's X-Request-ID when it is
@@ -26,8 +51,9 @@ func requestID(next http.Handler) http.Handler {
 		if !saneRequestID(id) {
 			id = uuid.NewString()
 		}
-		w.Header()["X-Request-Id"] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		ctx := withRequestID(r.Context(), id)
+		w.Header()["X-Request-Id"] = ctx.header[:] // shared with the context: net/http only reads it
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
