@@ -54,7 +54,7 @@ type Client struct {
 
 	// MaxPools bounds the tokens whose connection pools the Client keeps;
 	// past it the least recently used pool is dropped, and its idle
-	// connections closed once no call uses it. If zero, 256.
+	// connections closed once no call uses it. If zero, 128.
 	MaxPools int
 
 	// Timeout bounds one call, retries included. If zero, 30 seconds.

@@ -11,12 +11,13 @@ import (
 
 // tokenIdleConns is how many idle connections one token's Transport keeps
 // per host, and in all: enough for a busy UI's or script's concurrent calls
-// over HTTP/1.1 (over HTTP/2 one connection carries them all), few enough
-// that a full set of pools (256 by default) holds at most 8192 idle sockets.
-const tokenIdleConns = 32
+// over HTTP/1.1 (over HTTP/2 one connection carries them all; at 32, 50
+// concurrent calls of one token kept opening new connections), few enough
+// that a full set of pools (128 by default) holds at most 8192 idle sockets.
+const tokenIdleConns = 64
 
 // NewTokenTransport returns NewTransport sized for the calls of one token:
-// it keeps at most 32 idle connections. It is what a Client uses for each
+// it keeps at most 64 idle connections. It is what a Client uses for each
 // token's connection pool when its NewPool is nil.
 func NewTokenTransport() *http.Transport {
 	tr := NewTransport()
@@ -125,7 +126,7 @@ func (c *Client) setup() {
 		}
 		maxPools := c.MaxPools
 		if maxPools <= 0 {
-			maxPools = 256
+			maxPools = 128
 		}
 		c.pools = newPools(maxPools, newPool)
 	})

@@ -64,7 +64,7 @@ var settings = []setting{
 		}},
 	{"upstream-timeout", "DURATION", "UPSTREAM_TIMEOUT", "30s", "bound on one upstream call, retries included",
 		duration(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
-	{"upstream-pools", "N", "UPSTREAM_POOLS", "256", "tokens whose upstream connections are kept (each token has its own); past it the least recently used token's are closed",
+	{"upstream-pools", "N", "UPSTREAM_POOLS", "128", "tokens whose upstream connections are kept (each token has its own); past it the least recently used token's are closed",
 		positive(func(c *Config) *int { return &c.UpstreamPools })},
 	{"max-inflight-answer-bytes", "N", "MAX_INFLIGHT_ANSWER_BYTES", "268435456", "upstream answer bytes all calls may be reading at once, at least 33554432 (503 server_busy above it)",
 		func(c *Config, v string) error {
