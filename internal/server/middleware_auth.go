@@ -42,8 +42,9 @@ const maxTokenLen = 4096
 // carries a well-formed bearer token, which it stores for token(); two
 // Authorization headers are refused with 400, since either could be the one
 // meant. With allowQuery the token may instead come in the access_token query
-// parameter, for browsers' EventSource, which cannot send headers; routes
-// that allow it must never log their URL.
+// parameter, for browsers' EventSource, which cannot send headers (given
+// twice, or beside the header, it is refused with 400); routes that allow it
+// must never log their URL.
 func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,9 +53,13 @@ func requireToken(allowQuery bool) func(http.Handler) http.Handler {
 				return
 			}
 			tok, msg := bearerToken(r.Header.Get("Authorization"))
-			if msg == errNoToken && allowQuery {
-				if q := r.URL.Query().Get("access_token"); q != "" {
-					tok, msg = q, validToken(q)
+			if allowQuery {
+				if qs := r.URL.Query()["access_token"]; len(qs) > 0 {
+					if len(qs) > 1 || msg != errNoToken {
+						writeError(w, r, badRequest("send one token: one Authorization header or one access_token, not both or twice"))
+						return
+					}
+					tok, msg = qs[0], validToken(qs[0])
 				}
 			}
 			if msg != "" {

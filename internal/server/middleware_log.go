@@ -29,7 +29,7 @@ func accessLog(logger *slog.Logger) func(*http.Request, outcome) {
 			slog.String("route", o.route),
 			slog.Int("status", o.status),
 			slog.Int64("bytes", o.bytes),
-			slog.Duration("duration", o.end.Sub(o.start)),
+			slog.Float64("duration_ms", float64(o.end.Sub(o.start).Microseconds())/1000), // the same in text and JSON
 			slog.String("request_id", RequestID(r.Context())),
 		)
 		if o.cause != nil && o.status != statusClientClosed {

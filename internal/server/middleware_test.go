@@ -125,6 +125,35 @@ func TestTwoAuthorizationHeadersAre400(t *testing.T) {
 	}
 }
 
+// TestStreamTokenGivenTwiceIs400 checks the stream route's other ways to
+// send two tokens: access_token twice, or beside the header.
+func TestStreamTokenGivenTwiceIs400(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
+	proxy := newProxy(t, u, proxyOpts{})
+	for _, tt := range []struct{ query, header string }{
+		{"?access_token=" + secretToken + "&access_token=other", ""},
+		{"?access_token=" + secretToken, "Bearer " + secretToken},
+	} {
+		req, _ := http.NewRequest("GET", proxy+"/agent-runs/1/logs/stream"+tt.query, nil)
+		if tt.header != "" {
+			req.Header.Set("Authorization", tt.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if e := decodeEnvelope(t, string(body)); resp.StatusCode != 400 || !strings.Contains(e.Error, "send one token") || strings.Contains(string(body), secretToken) {
+			t.Errorf("%s with header %v: got %d %s, want 400 asking for one token, without it", tt.query[:14], tt.header != "", resp.StatusCode, body)
+		}
+	}
+	if got := u.requests(); len(got) != 0 {
+		t.Errorf("a doubled token reached upstream: %+v", got)
+	}
+}
+
 // TestTokenAndRequestIDAreTheirOwnContextValues checks what each middleware
 // leaves in the context, and that neither needs the other.
 func TestTokenAndRequestIDAreTheirOwnContextValues(t *testing.T) {
