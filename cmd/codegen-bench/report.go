@@ -91,10 +91,10 @@ func machineFacts() string {
 	}
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	version := func(name string, args ...string) string {
-		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
-			return "not installed"
+		if _, err := exec.LookPath(name); err != nil {
+			return name + " not installed"
 		}
+		out, _ := exec.Command(name, args...).CombinedOutput() // wrk -v exits 1
 		return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	}
 	return fmt.Sprintf("Measured %s on %s, %d cores, %s RAM, Linux %s; %s; %s; %s; hey. "+
