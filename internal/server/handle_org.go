@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -26,20 +27,7 @@ import (
 //	@ID			listRepositories
 //	@Router			/repositories [get]
 func handleRepositories(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := parsePage(r.URL.Query(), maxLimit)
-		if err != nil {
-			return err
-		}
-		tok, org, err := orgs.caller(r)
-		if err != nil {
-			return err
-		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.Repositories(ctx, tok, org, codegen.PageParams(p))
-		return passOn(w, body, err)
-	})
+	return passOnOrgPage(orgs, c.Repositories)
 }
 
 // handleUsers passes on the organization's users, translating page to skip.
@@ -61,20 +49,7 @@ func handleRepositories(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@ID			listUsers
 //	@Router			/users [get]
 func handleUsers(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := parsePage(r.URL.Query(), maxLimit)
-		if err != nil {
-			return err
-		}
-		tok, org, err := orgs.caller(r)
-		if err != nil {
-			return err
-		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.Users(ctx, tok, org, codegen.PageParams(p))
-		return passOn(w, body, err)
-	})
+	return passOnOrgPage(orgs, c.Users)
 }
 
 // handleUser passes on one of the organization's users.
@@ -94,20 +69,7 @@ func handleUsers(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@ID			getUser
 //	@Router			/users/{id} [get]
 func handleUser(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		tok, org, err := orgs.caller(r)
-		if err != nil {
-			return err
-		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.User(ctx, tok, org, id)
-		return passOn(w, body, err)
-	})
+	return passOnOrgItem(orgs, c.User)
 }
 
 // handleIntegrations passes on the organization's integrations.
@@ -126,14 +88,61 @@ func handleUser(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@ID			listIntegrations
 //	@Router			/integrations [get]
 func handleIntegrations(c *codegen.Client, orgs *orgResolver) http.Handler {
+	return passOnOrg(orgs, c.Integrations)
+}
+
+// orgRead, orgPageRead and orgItemRead are codegen.Client reads of an
+// organization's resource, of a page of its records, and of one record.
+type (
+	orgRead     func(ctx context.Context, token string, org int64) ([]byte, error)
+	orgPageRead func(ctx context.Context, token string, org int64, p codegen.PageParams) ([]byte, error)
+	orgItemRead func(ctx context.Context, token string, org, id int64) ([]byte, error)
+)
+
+// passOnOrg answers with what read returns for the caller's organization,
+// passed on as the API sent it.
+func passOnOrg(orgs *orgResolver, read orgRead) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		tok, org, err := orgs.caller(r)
+		return serveOrgRead(w, r, orgs, read)
+	})
+}
+
+// passOnOrgPage is passOnOrg for a page of records: page or skip, and limit.
+func passOnOrgPage(orgs *orgResolver, read orgPageRead) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := parsePage(r.URL.Query(), maxLimit)
 		if err != nil {
 			return err
 		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.Integrations(ctx, tok, org)
-		return passOn(w, body, err)
+		return serveOrgRead(w, r, orgs, func(ctx context.Context, tok string, org int64) ([]byte, error) {
+			return read(ctx, tok, org, codegen.PageParams(p))
+		})
 	})
+}
+
+// passOnOrgItem is passOnOrg for the record whose id is the route's {id}.
+func passOnOrgItem(orgs *orgResolver, read orgItemRead) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		return serveOrgRead(w, r, orgs, func(ctx context.Context, tok string, org int64) ([]byte, error) {
+			return read(ctx, tok, org, id)
+		})
+	})
+}
+
+// serveOrgRead resolves the caller's organization, makes the read and
+// passes its answer on, holding the answer's share of the budget until it
+// is written.
+func serveOrgRead(w http.ResponseWriter, r *http.Request, orgs *orgResolver, read orgRead) error {
+	tok, org, err := orgs.caller(r)
+	if err != nil {
+		return err
+	}
+	ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+	defer release()
+	body, err := read(ctx, tok, org)
+	return passOn(w, body, err)
 }

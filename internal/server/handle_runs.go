@@ -212,20 +212,7 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 //	@ID			getAgentRun
 //	@Router			/agent-runs/{id} [get]
 func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		tok, org, err := orgs.caller(r)
-		if err != nil {
-			return err
-		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.GetRun(ctx, tok, org, id)
-		return passOn(w, body, err)
-	})
+	return passOnOrgItem(orgs, c.GetRun)
 }
 
 // handleResumeRun resumes a run with a new prompt.
