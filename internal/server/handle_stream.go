@@ -187,6 +187,9 @@ func subscribeError(err error) error {
 // that cannot set headers), else 0. The header wins because a browser
 // reconnecting sends it along with the original URL.
 func resumePosition(r *http.Request) (int, error) {
+	if len(r.Header.Values("Last-Event-ID")) > 1 {
+		return 0, badRequest("Last-Event-ID: give it once")
+	}
 	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
 	if v == "" {
 		name = "after"

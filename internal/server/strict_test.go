@@ -156,3 +156,26 @@ func TestTwoOrganizationHeadersAre400(t *testing.T) {
 		t.Errorf("upstream got %+v", got)
 	}
 }
+
+// TestTwoLastEventIDsAre400 checks that a stream asked to resume from two
+// positions is refused rather than resumed from the first.
+func TestTwoLastEventIDsAre400(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
+	proxy := newProxy(t, u, proxyOpts{})
+	req, _ := http.NewRequest(http.MethodGet, proxy+"/agent-runs/1/logs/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	req.Header["Last-Event-Id"] = []string{"3", "7"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if e := decodeEnvelope(t, string(b)); resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, "Last-Event-ID: give it once") {
+		t.Errorf("status %d, error %q; want 400 naming Last-Event-ID", resp.StatusCode, e.Error)
+	}
+	if got := u.requests(); len(got) != 0 {
+		t.Errorf("upstream got %+v", got)
+	}
+}
