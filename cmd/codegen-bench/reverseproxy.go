@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
-	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -61,14 +60,6 @@ func runReverseProxy(ctx context.Context, args []string, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: reverseProxy(*upstream), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "reverse proxy listening on http://%s\n", ln.Addr())
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, ln, reverseProxy(*upstream))
 }

@@ -96,8 +96,13 @@ func runUpstream(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newFixedUpstream(*latency), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "upstream listening on http://%s\n", ln.Addr())
+	return serveUntilDone(ctx, ln, newFixedUpstream(*latency))
+}
+
+// serveUntilDone serves h on ln until ctx ends.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()

@@ -60,6 +60,21 @@ func (l *bodyLimits) read(w http.ResponseWriter, r *http.Request) (body []byte, 
 	return join(chunks), release, nil
 }
 
+// readJSON reads r's body as read does and decodes it into v, a pointer to
+// a request struct whose rawJSON fields then point into the body; release
+// is read's.
+func (l *bodyLimits) readJSON(w http.ResponseWriter, r *http.Request, v any) (release func(), err error) {
+	body, release, err := l.read(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeBody(body, v); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // readChunks reads r's body in chunks, reserving each from l.pool before
 // reading it, and adds what it reserved to *held.
 func (l *bodyLimits) readChunks(w http.ResponseWriter, r *http.Request, held *int64) ([][]byte, error) {

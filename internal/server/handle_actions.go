@@ -174,15 +174,12 @@ func handleEditPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http
 		if err != nil {
 			return err
 		}
-		body, done, err := bodies.read(w, r)
+		var req editPRRequest
+		done, err := bodies.readJSON(w, r, &req)
 		if err != nil {
 			return err
 		}
 		defer done()
-		var req editPRRequest
-		if err := decodeBody(body, &req); err != nil {
-			return err
-		}
 		if req.State == nil || !codegen.IsPRState(*req.State) {
 			return badRequest("state is required and must be one of %s", strings.Join(codegen.PRStates(), ", "))
 		}

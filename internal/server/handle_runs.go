@@ -51,15 +51,12 @@ type resumeRunRequest struct {
 //	@Router			/agent-runs [post]
 func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		body, done, err := bodies.read(w, r)
+		var req createRunRequest
+		done, err := bodies.readJSON(w, r, &req)
 		if err != nil {
 			return err
 		}
 		defer done()
-		var req createRunRequest
-		if err := decodeBody(body, &req); err != nil {
-			return err
-		}
 		in, err := req.validate()
 		if err != nil {
 			return err
@@ -240,15 +237,12 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) h
 		if err != nil {
 			return err
 		}
-		body, done, err := bodies.read(w, r)
+		var req resumeRunRequest
+		done, err := bodies.readJSON(w, r, &req)
 		if err != nil {
 			return err
 		}
 		defer done()
-		var req resumeRunRequest
-		if err := decodeBody(body, &req); err != nil {
-			return err
-		}
 		in := codegen.ResumeAgentRunInput{AgentRunID: id, Images: req.Images.orNil()}
 		if in.Prompt, err = validPrompt(req.Prompt); err != nil {
 			return err
