@@ -78,14 +78,14 @@ func TestRequestsWithABodyThatNeverComesAreAnsweredAtOnce(t *testing.T) {
 	}
 }
 
-// TestBodiesMustKeepArriving sends bodies with BODY_READ_TIMEOUT at 300 ms:
+// TestBodiesMustKeepArriving sends bodies with BODY_READ_TIMEOUT at 1 s:
 // one that stops arriving is answered 408 request_timeout and its
 // connection closed; one whose bytes keep coming, each well within the
 // timeout, is read whole however long it takes in all.
 func TestBodiesMustKeepArriving(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
-	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.BodyReadTimeout = 300 * time.Millisecond }})
+	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.BodyReadTimeout = time.Second }})
 	addr := strings.TrimPrefix(proxy, "http://")
 	head := "POST /agent-runs HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer " + secretToken + "\r\nContent-Type: application/json\r\n"
 
@@ -97,17 +97,19 @@ func TestBodiesMustKeepArriving(t *testing.T) {
 		t.Errorf("a stalled body: Connection: close %v, connection closed %v: want both", resp.Close, closed)
 	}
 
-	// 14 bytes, one every 50 ms: 700 ms in all, over twice the timeout.
+	// 25 bytes, one every 100 ms: 2.5 s in all, over twice the timeout, with
+	// ten times the pace's margin under it for a loaded machine.
+	const slowBody = `{"prompt":"xxxxxxxxxxxx"}`
 	pr, pw := io.Pipe()
 	go func() {
-		for _, c := range []byte(`{"prompt":"x"}`) {
-			time.Sleep(50 * time.Millisecond) // paces the sender; nothing is asserted after it
+		for _, c := range []byte(slowBody) {
+			time.Sleep(100 * time.Millisecond) // paces the sender; nothing is asserted after it
 			pw.Write([]byte{c})
 		}
 		pw.Close()
 	}()
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", proxy+"/agent-runs", pr)
-	req.ContentLength = 14
+	req.ContentLength = int64(len(slowBody))
 	req.Header.Set("Authorization", "Bearer "+secretToken)
 	req.Header.Set("Content-Type", "application/json")
 	slow, err := http.DefaultClient.Do(req)
