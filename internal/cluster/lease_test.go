@@ -130,8 +130,11 @@ func TestLeaseStepsDownWhenTakenFromIt(t *testing.T) {
 	srv, cs := replicas(t, 1)
 	ctx := testCtx(t)
 	l := cs[0].Lease(scope, 300*time.Millisecond)
+	hctx, cancel := context.WithCancel(ctx)
+	held := make(chan error, 1)
+	defer func() { cancel(); <-held }()
 	stepped := make(chan struct{})
-	go l.Hold(ctx, func(ctx context.Context) { <-ctx.Done(); close(stepped) })
+	go func() { held <- l.Hold(hctx, func(ctx context.Context) { <-ctx.Done(); close(stepped) }) }()
 	rdb := srv.Client()
 	eventually(t, "the lease held", func() bool { return rdb.Get(ctx, l.key).Val() == l.value })
 	rdb.Set(ctx, l.key, "someone-else", time.Minute) // as if it had expired and been taken
