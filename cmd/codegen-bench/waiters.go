@@ -43,7 +43,7 @@ func parseWaitersOpts(args []string) (waitersOpts, error) {
 
 // waitersResult is what one row measured.
 type waitersResult struct {
-	clients, answered int
+	clients, answered  int
 	logReads, runReads int64
 	duration           time.Duration
 }
