@@ -36,10 +36,10 @@ func (f *feedPoller) view(after int64) feedView {
 	return v
 }
 
-func (f *feedPoller) answered() (fatal error, answered bool, changed <-chan struct{}) {
+func (f *feedPoller) answered() (answered bool, changed <-chan struct{}, fatal error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.fatal, f.polled || f.troubleV > 0, f.changed
+	return f.polled || f.troubleV > 0, f.changed, f.fatal
 }
 
 // feedCursor is where a feed subscriber stands: the number of the last event
@@ -75,7 +75,7 @@ func (s *Subscription) RunFeed(ctx context.Context, w *Writer, after int64, hear
 	defer cancel()
 	defer context.AfterFunc(s.hub.stopping, cancel)()
 	c := feedCursor{pos: after, snapshot: after < 0 || s.late}
-	if _, answered, _ := s.f.answered(); !answered {
+	if answered, _, _ := s.f.answered(); !answered {
 		w.Waiting()
 	}
 	for {

@@ -57,7 +57,7 @@ func (s *Subscription) Ready(ctx context.Context) error {
 	t := time.NewTimer(time.Until(s.startBy))
 	defer t.Stop()
 	for {
-		fatal, answered, changed := s.answered()
+		answered, changed, fatal := s.answered()
 		if fatal != nil {
 			return fatal
 		}
@@ -74,14 +74,14 @@ func (s *Subscription) Ready(ctx context.Context) error {
 	}
 }
 
-// answered reports the fatal error of the poller s joined, whether it has
-// answered (or failed) yet, and when that may change.
-func (s *Subscription) answered() (fatal error, answered bool, changed <-chan struct{}) {
+// answered reports whether the poller s joined has answered (or failed)
+// yet, when that may change, and its fatal error.
+func (s *Subscription) answered() (answered bool, changed <-chan struct{}, fatal error) {
 	if s.f != nil {
 		return s.f.answered()
 	}
 	v := s.p.view(0)
-	return v.fatal, v.statusV > 0 || v.troubleV > 0, v.changed
+	return v.statusV > 0 || v.troubleV > 0, v.changed, v.fatal
 }
 
 // errHistoryGone means upstream no longer has log positions it once had.
