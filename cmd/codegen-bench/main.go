@@ -25,7 +25,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|load|conns|bodies|upstream|reverseproxy [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|waiters|load|conns|bodies|upstream|reverseproxy [flags]")
 	}
 	switch args[0] {
 	case "upstream":
@@ -53,6 +53,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		o.dir = dir
 		return runStream(ctx, o, stdout)
+	case "waiters":
+		o, err := parseWaitersOpts(args[1:])
+		if err != nil {
+			return err
+		}
+		o.dir = dir
+		return runWaiters(ctx, o, stdout)
 	case "all":
 		return runAll(ctx, args[1:], dir, stdout)
 	case "conns":

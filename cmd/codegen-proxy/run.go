@@ -61,7 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
 	defer client.CloseIdleConnections()
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
-		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes}
+		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes,
+		FeedRuns: cfg.FeedRuns, FeedHistoryEntries: cfg.FeedHistoryEntries, FeedHistoryBytes: cfg.FeedHistoryBytes}
 	defer streams.Close()
 	m.WatchStreams(streams)
 	handler, err := server.NewServer(server.Deps{

@@ -561,6 +561,24 @@ type CreateAgentRunParams struct {
 	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
 }
 
+// StreamAgentRunsParams defines parameters for StreamAgentRuns.
+type StreamAgentRunsParams struct {
+	// After Resume after this event number (for clients that cannot set headers)
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+
+	// AccessToken The bearer token, for EventSource (prefer the header)
+	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// LastEventID Resume after this event number
+	LastEventID *int `json:"Last-Event-ID,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
 // GetAgentRunParams defines parameters for GetAgentRun.
 type GetAgentRunParams struct {
 	// OrgId Organization to act on (instead of the header)
@@ -650,6 +668,18 @@ type StopAgentRunParams struct {
 
 // UnbanAgentRunChecksParams defines parameters for UnbanAgentRunChecks.
 type UnbanAgentRunChecksParams struct {
+	// OrgId Organization to act on (instead of the header)
+	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// XCodegenOrgId Organization to act on
+	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
+}
+
+// WaitAgentRunParams defines parameters for WaitAgentRun.
+type WaitAgentRunParams struct {
+	// Timeout Seconds to wait at most, 1 to WAIT_MAX_TIMEOUT (300 by default)
+	Timeout *int `form:"timeout,omitempty" json:"timeout,omitempty"`
+
 	// OrgId Organization to act on (instead of the header)
 	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
 
@@ -858,6 +888,15 @@ type ClientInterface interface {
 	// Corresponds with POST /agent-runs (the `CreateAgentRun` operationId).
 	CreateAgentRun(ctx context.Context, params *CreateAgentRunParams, body CreateAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamAgentRuns Stream an organization's runs (Server-Sent Events)
+	//
+	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+	//
+	// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
+	//
+	// Corresponds with GET /agent-runs/stream (the `StreamAgentRuns` operationId).
+	StreamAgentRuns(ctx context.Context, params *StreamAgentRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAgentRun Get an agent run
 	//
 	// A run's status, result, summary and pull requests.
@@ -970,6 +1009,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
 	UnbanAgentRunChecks(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WaitAgentRun Wait for an agent run to finish or pause
+	//
+	// Answers the run (as GET /agent-runs/{id} does) as soon as its status is terminal (COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS) or PAUSED (it waits for a resume); at the timeout, the run as it is then, with `X-Wait-Timed-Out: true`. For scripts: one call instead of a polling loop.
+	//
+	// The wait rides on the run's shared poller, the one its log streams use: a thousand waiters on one run cost the API what one stream costs. Each waiter counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. A client that leaves ends its wait. When the server shuts down, 503 shutting_down.
+	//
+	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
+	WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SwaggerUI Swagger UI
 	//
@@ -1127,6 +1175,25 @@ func (c *Client) CreateAgentRunWithBody(ctx context.Context, params *CreateAgent
 // Corresponds with POST /agent-runs (the `CreateAgentRun` operationId).
 func (c *Client) CreateAgentRun(ctx context.Context, params *CreateAgentRunParams, body CreateAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateAgentRunRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamAgentRuns Stream an organization's runs (Server-Sent Events)
+//
+// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+//
+// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
+//
+// Corresponds with GET /agent-runs/stream (the `StreamAgentRuns` operationId).
+func (c *Client) StreamAgentRuns(ctx context.Context, params *StreamAgentRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamAgentRunsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1370,6 +1437,25 @@ func (c *Client) UnbanAgentRunChecksWithBody(ctx context.Context, id int, params
 // Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
 func (c *Client) UnbanAgentRunChecks(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnbanAgentRunChecksRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WaitAgentRun Wait for an agent run to finish or pause
+//
+// Answers the run (as GET /agent-runs/{id} does) as soon as its status is terminal (COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS) or PAUSED (it waits for a resume); at the timeout, the run as it is then, with `X-Wait-Timed-Out: true`. For scripts: one call instead of a polling loop.
+//
+// The wait rides on the run's shared poller, the one its log streams use: a thousand waiters on one run cost the API what one stream costs. Each waiter counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. A client that leaves ends its wait. When the server shuts down, 503 shutting_down.
+//
+// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
+func (c *Client) WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWaitAgentRunRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1866,6 +1952,110 @@ func NewCreateAgentRunRequestWithBody(server string, params *CreateAgentRunParam
 			}
 
 			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStreamAgentRunsRequest constructs an http.Request for the StreamAgentRuns method
+func NewStreamAgentRunsRequest(server string, params *StreamAgentRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AccessToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "access_token", *params.AccessToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+		if params.XCodegenOrgId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam1)
 		}
 
 	}
@@ -2622,6 +2812,94 @@ func NewUnbanAgentRunChecksRequestWithBody(server string, id int, params *UnbanA
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCodegenOrgId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Codegen-Org-Id", *params.XCodegenOrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Codegen-Org-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewWaitAgentRunRequest constructs an http.Request for the WaitAgentRun method
+func NewWaitAgentRunRequest(server string, id int, params *WaitAgentRunParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent-runs/%s/wait", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Timeout != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "timeout", *params.Timeout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -3506,6 +3784,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /agent-runs (the `CreateAgentRun` operationId).
 	CreateAgentRunWithResponse(ctx context.Context, params *CreateAgentRunParams, body CreateAgentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAgentRunResponse, error)
 
+	// StreamAgentRunsWithResponse Stream an organization's runs (Server-Sent Events)
+	//
+	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+	//
+	// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /agent-runs/stream (the `StreamAgentRuns` operationId).
+	StreamAgentRunsWithResponse(ctx context.Context, params *StreamAgentRunsParams, reqEditors ...RequestEditorFn) (*StreamAgentRunsResponse, error)
+
 	// GetAgentRunWithResponse Get an agent run
 	//
 	// A run's status, result, summary and pull requests.
@@ -3624,6 +3913,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /agent-runs/{id}/unban-checks (the `UnbanAgentRunChecks` operationId).
 	UnbanAgentRunChecksWithResponse(ctx context.Context, id int, params *UnbanAgentRunChecksParams, body UnbanAgentRunChecksJSONRequestBody, reqEditors ...RequestEditorFn) (*UnbanAgentRunChecksResponse, error)
+
+	// WaitAgentRunWithResponse Wait for an agent run to finish or pause
+	//
+	// Answers the run (as GET /agent-runs/{id} does) as soon as its status is terminal (COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS) or PAUSED (it waits for a resume); at the timeout, the run as it is then, with `X-Wait-Timed-Out: true`. For scripts: one call instead of a polling loop.
+	//
+	// The wait rides on the run's shared poller, the one its log streams use: a thousand waiters on one run cost the API what one stream costs. Each waiter counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. A client that leaves ends its wait. When the server shuts down, 503 shutting_down.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
+	WaitAgentRunWithResponse(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*WaitAgentRunResponse, error)
 
 	// SwaggerUIWithResponse Swagger UI
 	//
@@ -4009,6 +4309,110 @@ func (r CreateAgentRunResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateAgentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamAgentRunsResponse429Headers the declared response headers of an HTTP 429 response for StreamAgentRuns
+type StreamAgentRunsResponse429Headers struct {
+	RetryAfter *string
+}
+
+type StreamAgentRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamAgentRunsResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r StreamAgentRunsResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamAgentRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamAgentRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamAgentRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamAgentRunsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4996,6 +5400,124 @@ func (r UnbanAgentRunChecksResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UnbanAgentRunChecksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WaitAgentRunResponse200Headers the declared response headers of an HTTP 200 response for WaitAgentRun
+type WaitAgentRunResponse200Headers struct {
+	XWaitTimedOut *string
+}
+
+// WaitAgentRunResponse429Headers the declared response headers of an HTTP 429 response for WaitAgentRun
+type WaitAgentRunResponse429Headers struct {
+	RetryAfter *string
+}
+
+type WaitAgentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentRunResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorResponse
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WaitAgentRunResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WaitAgentRunResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WaitAgentRunResponse) GetJSON200() *AgentRunResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WaitAgentRunResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WaitAgentRunResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WaitAgentRunResponse) GetJSON403() *ErrorResponse {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r WaitAgentRunResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r WaitAgentRunResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WaitAgentRunResponse) GetJSON429() *ErrorResponse {
+	return r.JSON429
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r WaitAgentRunResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r WaitAgentRunResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r WaitAgentRunResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r WaitAgentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WaitAgentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WaitAgentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WaitAgentRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6061,6 +6583,23 @@ func (c *ClientWithResponses) CreateAgentRunWithResponse(ctx context.Context, pa
 	return ParseCreateAgentRunResponse(rsp)
 }
 
+// StreamAgentRunsWithResponse Stream an organization's runs (Server-Sent Events)
+//
+// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+//
+// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /agent-runs/stream (the `StreamAgentRuns` operationId).
+func (c *ClientWithResponses) StreamAgentRunsWithResponse(ctx context.Context, params *StreamAgentRunsParams, reqEditors ...RequestEditorFn) (*StreamAgentRunsResponse, error) {
+	rsp, err := c.StreamAgentRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamAgentRunsResponse(rsp)
+}
+
 // GetAgentRunWithResponse Get an agent run
 //
 // A run's status, result, summary and pull requests.
@@ -6256,6 +6795,23 @@ func (c *ClientWithResponses) UnbanAgentRunChecksWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseUnbanAgentRunChecksResponse(rsp)
+}
+
+// WaitAgentRunWithResponse Wait for an agent run to finish or pause
+//
+// Answers the run (as GET /agent-runs/{id} does) as soon as its status is terminal (COMPLETE, FAILED, ERROR, CANCELLED, STOPPED, TIMEOUT, MAX_ITERATIONS_REACHED, OUT_OF_TOKENS) or PAUSED (it waits for a resume); at the timeout, the run as it is then, with `X-Wait-Timed-Out: true`. For scripts: one call instead of a polling loop.
+//
+// The wait rides on the run's shared poller, the one its log streams use: a thousand waiters on one run cost the API what one stream costs. Each waiter counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. A client that leaves ends its wait. When the server shuts down, 503 shutting_down.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
+func (c *ClientWithResponses) WaitAgentRunWithResponse(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*WaitAgentRunResponse, error) {
+	rsp, err := c.WaitAgentRun(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWaitAgentRunResponse(rsp)
 }
 
 // SwaggerUIWithResponse Swagger UI
@@ -6732,6 +7288,101 @@ func ParseCreateAgentRunResponse(rsp *http.Response) (*CreateAgentRunResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamAgentRunsResponse parses an HTTP response from a StreamAgentRunsWithResponse call
+func ParseStreamAgentRunsResponse(rsp *http.Response) (*StreamAgentRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamAgentRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamAgentRunsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -7671,6 +8322,118 @@ func ParseUnbanAgentRunChecksResponse(rsp *http.Response) (*UnbanAgentRunChecksR
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWaitAgentRunResponse parses an HTTP response from a WaitAgentRunWithResponse call
+func ParseWaitAgentRunResponse(rsp *http.Response) (*WaitAgentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WaitAgentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentRunResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WaitAgentRunResponse200Headers
+		if values := rsp.Header.Values("X-Wait-Timed-Out"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Wait-Timed-Out", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XWaitTimedOut = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers WaitAgentRunResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -145,6 +145,7 @@ func TestTheGeneratedClientDrivesEveryOperation(t *testing.T) {
 		t.Errorf("streamAgentRunLogs of a missing run: %v, status %d, decoded %+v; want a 404 envelope", err, missing.StatusCode(), missing.JSON404)
 	}
 
+	called = append(called, waitAndFeedOperations(t, ctx, c, id)...)
 	called = append(called, runAndOrgOperations(t, ctx, c)...)
 	called = append(called, systemOperations(t, ctx, c)...)
 	assertEveryOperation(t, called)

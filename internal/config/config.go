@@ -99,6 +99,16 @@ type Config struct {
 	// kept per streamed run (STREAM_HISTORY_ENTRIES, STREAM_HISTORY_BYTES).
 	StreamHistoryEntries int
 	StreamHistoryBytes   int
+	// WaitMaxTimeout bounds the timeout of GET /agent-runs/{id}/wait
+	// (WAIT_MAX_TIMEOUT): a whole number of seconds, at least one.
+	WaitMaxTimeout time.Duration
+	// FeedRuns is how many of the newest runs a runs feed poller reads per
+	// poll (FEED_RUNS, 1 to 100); FeedHistoryEntries and FeedHistoryBytes
+	// bound the run events one feed keeps for resumes
+	// (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES).
+	FeedRuns           int
+	FeedHistoryEntries int
+	FeedHistoryBytes   int
 	// SandboxStep is the time between a sandbox run's steps (SANDBOX_STEP);
 	// SandboxRateLimits turns the sandbox's rate limits on
 	// (SANDBOX_RATE_LIMITS).

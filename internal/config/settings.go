@@ -142,6 +142,27 @@ var settings = []setting{
 		positive(func(c *Config) *int { return &c.StreamHistoryEntries })},
 	{"stream-history-bytes", "N", "STREAM_HISTORY_BYTES", "262144", "bytes of log entries kept per streamed run",
 		positive(func(c *Config) *int { return &c.StreamHistoryBytes })},
+	{"wait-max-timeout", "DURATION", "WAIT_MAX_TIMEOUT", "300s", "longest timeout a GET /agent-runs/{id}/wait may ask for; whole seconds",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second || d%time.Second != 0 {
+				return errors.New("want a whole number of seconds, at least 1s, such as 300s")
+			}
+			c.WaitMaxTimeout = d
+			return nil
+		}},
+	{"feed-runs", "N", "FEED_RUNS", "20", "newest runs a runs feed reads per poll (1 to 100)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errors.New("want an integer from 1 to 100")
+		}
+		c.FeedRuns = n
+		return nil
+	}},
+	{"feed-history-entries", "N", "FEED_HISTORY_ENTRIES", "500", "latest run events a runs feed keeps for resumes; an older Last-Event-ID gets a reset and a snapshot",
+		positive(func(c *Config) *int { return &c.FeedHistoryEntries })},
+	{"feed-history-bytes", "N", "FEED_HISTORY_BYTES", "1048576", "bytes of run events a runs feed keeps",
+		positive(func(c *Config) *int { return &c.FeedHistoryBytes })},
 	{"pprof-addr", "ADDR", "PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this loopback IP address, e.g. 127.0.0.1:6060 (not a name, not even localhost); empty: off",
 		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"pprof-allow-remote", "BOOL", "PPROF_ALLOW_REMOTE", "false", "allow a PPROF_ADDR that is not a loopback IP address (logged as a warning)",

@@ -35,6 +35,7 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, bodies))
 		r.Method(http.MethodGet, "/agent-runs", handleListRuns(d.Client, orgs, scan))
 		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs))
+		r.Method(http.MethodGet, "/agent-runs/{id}/wait", handleWait(d.Streams, d.Client, orgs, d.Config.WaitMaxTimeout))
 		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, bodies))
 		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
 		r.Method(http.MethodPost, "/agent-runs/{id}/stop", handleStopRun(d.Client, orgs, bodies))
@@ -47,9 +48,11 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs))
 		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs))
 	})
-	// EventSource cannot send headers: this route alone also takes the token
-	// as ?access_token=, and like every route its URL is never logged.
+	// EventSource cannot send headers: these routes alone also take the
+	// token as ?access_token=, and like every route their URLs are never
+	// logged.
 	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/{id}/logs/stream", handleStream(d.Streams, orgs, d.Config.Heartbeat))
+	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/stream", handleFeed(d.Streams, orgs, d.Config.Heartbeat))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

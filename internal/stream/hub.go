@@ -1,5 +1,7 @@
 // Package stream serves agent-run logs as Server-Sent Events with one shared
-// upstream poller per (token, organization, run).
+// upstream poller per (token, organization, run), waits on those pollers
+// for a run to settle, and serves an organization's runs feed with one
+// shared poller per (token, organization).
 //
 // Every subscriber to a run with the same token shares one poller, which
 // pages through the Codegen logs endpoint into a bounded in-memory history
@@ -8,7 +10,11 @@
 // itself, a page at a time, within the token's budget. Different tokens
 // never share a poller, a history or a budget. Pollers start with their
 // first subscriber, make no upstream call while nobody is subscribed, stop
-// shortly after their last subscriber leaves, and never outlive Close.
+// shortly after their last subscriber leaves, and never outlive Close. A
+// waiter (Subscription.Wait) is a subscriber of a run's poller like a
+// stream, so a thousand waiters on one run cost the upstream what one
+// stream does. Log and feed pollers of one token share its budget, and
+// every subscription of either kind counts against the same limits.
 package stream
 
 import (
@@ -67,11 +73,21 @@ type Hub struct {
 	// waited for something else first, still gets its headers promptly.
 	// If zero, 500 ms.
 	StartWait time.Duration
+	// FeedRuns is how many of the newest runs a runs feed poller reads per
+	// poll (one upstream call). If zero, 20.
+	FeedRuns int
+	// FeedHistoryEntries and FeedHistoryBytes bound the run events one
+	// feed poller keeps for resumes (the latest ones); a resume from an
+	// older event gets a reset and a snapshot. If zero, 500 events and
+	// 1 MiB.
+	FeedHistoryEntries int
+	FeedHistoryBytes   int
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
 
 	mu         sync.Mutex
 	pollers    map[key]*poller
+	feeds      map[feedKey]*feedPoller
 	budgets    map[[32]byte]*budget
 	subsBy     map[[32]byte]int // open subscriptions per token hash
 	subs       int              // open subscriptions in all
@@ -81,6 +97,7 @@ type Hub struct {
 	wg         sync.WaitGroup
 	initOnce   sync.Once
 	polls      atomic.Int64 // upstream log reads made
+	feedPolls  atomic.Int64 // upstream run list reads made by feed pollers
 	pollsSaved atomic.Int64 // reads avoided by sharing: subscribers served beyond the first, per read
 	idled      atomic.Int64 // times a poller stopped to wait for a subscriber
 }
@@ -95,6 +112,7 @@ type key struct {
 func (h *Hub) init() {
 	h.initOnce.Do(func() {
 		h.pollers = map[key]*poller{}
+		h.feeds = map[feedKey]*feedPoller{}
 		h.budgets = map[[32]byte]*budget{}
 		h.subsBy = map[[32]byte]int{}
 		h.stopping, h.stop = context.WithCancel(context.Background())
@@ -157,68 +175,19 @@ func (h *Hub) join(s *Subscription, org, run int64) error {
 	if p == nil {
 		p = h.startPoller(k, s.token, org, run)
 	}
-	if p.subs == 0 && p.wanted != nil {
-		close(p.wanted) // a lingering poller goes back to work
-		p.wanted = nil
-	}
-	p.subs++
+	h.attach(&p.life)
 	s.p = p
 	return nil
 }
 
 // startPoller creates and starts the poller for k. h.mu is held.
 func (h *Hub) startPoller(k key, tok string, org, run int64) *poller {
-	b := h.budgets[k.token]
-	if b == nil {
-		b = newBudget(h.budget())
-		h.budgets[k.token] = b
-	}
-	b.refs++
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &poller{hub: h, key: k, token: tok, org: org, run: run, budget: b, cancel: cancel, changed: make(chan struct{}),
+	p := &poller{hub: h, key: k, token: tok, org: org, run: run, changed: make(chan struct{}),
 		maxEntries: positiveOr(h.HistoryEntries, 1000), maxBytes: positiveOr(h.HistoryBytes, 256<<10)}
 	h.pollers[k] = p
-	h.wg.Add(1)
+	ctx := h.begin(&p.life, k.token, func() { delete(h.pollers, k) })
 	go p.loop(ctx)
 	return p
-}
-
-// release gives back s's place and drops it from its poller, if it joined
-// one; the last subscriber to leave idles the poller and schedules its end.
-func (h *Hub) release(s *Subscription) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.subs--
-	if h.subsBy[s.th]--; h.subsBy[s.th] == 0 {
-		delete(h.subsBy, s.th)
-	}
-	p := s.p
-	if p == nil {
-		return
-	}
-	if p.subs--; p.subs > 0 {
-		return
-	}
-	p.wanted = make(chan struct{})
-	if p.linger != nil {
-		p.linger.Stop()
-	}
-	p.linger = time.AfterFunc(h.linger(), func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if p.subs == 0 && h.pollers[p.key] == p {
-			h.remove(p)
-		}
-	})
-}
-
-// remove forgets p and stops it. h.mu is held.
-func (h *Hub) remove(p *poller) {
-	delete(h.pollers, p.key)
-	p.cancel()
-	if p.budget.refs--; p.budget.refs == 0 {
-		delete(h.budgets, p.key.token)
-	}
 }
 
 // Shutdown tells every subscriber to end its stream with a final event, and
@@ -235,10 +204,10 @@ func (h *Hub) Close() {
 	h.Shutdown()
 	h.mu.Lock()
 	for _, p := range h.pollers {
-		if p.linger != nil {
-			p.linger.Stop()
-		}
-		h.remove(p)
+		h.stopNow(&p.life)
+	}
+	for _, f := range h.feeds {
+		h.stopNow(&f.life)
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
@@ -250,12 +219,20 @@ func (h *Hub) Closing() <-chan struct{} {
 	return h.closing
 }
 
-// Pollers is the number of pollers, running or lingering.
+// Pollers is the number of log pollers, running or lingering.
 func (h *Hub) Pollers() int {
 	h.init()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.pollers)
+}
+
+// FeedPollers is the number of runs feed pollers, running or lingering.
+func (h *Hub) FeedPollers() int {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.feeds)
 }
 
 // Subscribers is the number of open subscriptions.
@@ -268,6 +245,10 @@ func (h *Hub) Subscribers() int64 {
 
 // Polls is the number of upstream log reads the pollers have made.
 func (h *Hub) Polls() int64 { return h.polls.Load() }
+
+// FeedPolls is the number of upstream run list reads the feed pollers have
+// made.
+func (h *Hub) FeedPolls() int64 { return h.feedPolls.Load() }
 
 // PollsSaved is the number of upstream log reads sharing avoided: for each
 // read, the subscribers it served beyond the first.

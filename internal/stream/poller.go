@@ -18,18 +18,14 @@ const pageSize = 100
 
 // poller follows one run for one token. Its loop goroutine is the only
 // writer of its state; subscribers read the state under mu and wait on
-// changed, which is closed and replaced on every change. subs, linger and
-// wanted are guarded by the Hub's mutex.
+// changed, which is closed and replaced on every change. Its life is the
+// Hub's.
 type poller struct {
+	life
 	hub      *Hub
 	key      key
 	token    string
 	org, run int64
-	budget   *budget
-	cancel   context.CancelFunc
-	subs     int
-	linger   *time.Timer
-	wanted   chan struct{} // while nobody is subscribed: closed when someone is
 
 	maxEntries, maxBytes int // bounds of the history
 
@@ -41,6 +37,7 @@ type poller struct {
 	status   string            // upstream status, as sent
 	statusV  int               // bumped on every status change; 0 before the first poll
 	event    []byte            // status event data for statusV
+	current  []byte            // the run as read at statusV; nil if that read failed
 	final    []byte            // the finished run, once done
 	done     bool              // terminal status reached and every log read
 	fatal    error             // 401/403/404: the stream cannot go on
@@ -71,7 +68,7 @@ func (p *poller) loop(ctx context.Context) {
 			return
 		default:
 			failures++
-			wait = p.backoff(err, failures, base)
+			wait = retryWait(p.budget, err, failures, base)
 			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
 			p.log("stream poll failed; retrying", err)
 		}
@@ -86,7 +83,7 @@ func (p *poller) loop(ctx context.Context) {
 // upstream call while the poller has no subscriber.
 func (p *poller) poll(ctx context.Context) (active bool, err error) {
 	for {
-		if err := p.readAllowed(ctx); err != nil {
+		if err := p.hub.readAllowed(ctx, &p.life); err != nil {
 			return active, err
 		}
 		p.mu.Lock()
@@ -94,9 +91,7 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		p.mu.Unlock()
 		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
 		p.hub.polls.Add(1)
-		p.hub.mu.Lock()
-		p.hub.pollsSaved.Add(int64(max(p.subs-1, 0)))
-		p.hub.mu.Unlock()
+		p.hub.pollsSaved.Add(int64(max(p.hub.subscribers(&p.life)-1, 0)))
 		if err != nil {
 			return active, err
 		}
@@ -111,10 +106,11 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		caughtUp := len(page.Logs) < pageSize || (page.TotalLogs != nil && next+len(page.Logs) >= *page.TotalLogs)
 		// A status change is described, and so recorded, only for someone:
 		// an idle poller leaves it to be found again when a subscriber comes.
-		describe := (p.statusChanged(status) || (caughtUp && codegen.IsTerminal(status))) && p.subscribed()
+		describe := (p.statusChanged(status) || (caughtUp && codegen.IsTerminal(status))) && p.hub.subscribers(&p.life) > 0
 		var event, final []byte
+		var read bool
 		if describe {
-			event, final = p.describe(ctx, body)
+			event, final, read = p.describe(ctx, body)
 		}
 		p.update(func() {
 			p.keep(page.Logs, page.TotalLogs)
@@ -122,6 +118,12 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			if describe && (p.statusV == 0 || status != p.status) {
 				p.status, p.statusV, p.event = status, p.statusV+1, event
 				active = true
+			}
+			if describe {
+				p.current = nil
+				if read {
+					p.current = final
+				}
 			}
 			if describe && caughtUp && codegen.IsTerminal(status) {
 				p.done, p.final = true, final
@@ -134,42 +136,6 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 	}
 }
 
-// readAllowed waits until the poller has a subscriber and the token's budget
-// allows a read.
-func (p *poller) readAllowed(ctx context.Context) error {
-	if err := p.waitWanted(ctx); err != nil {
-		return err
-	}
-	if err := p.budget.wait(ctx); err != nil {
-		return err
-	}
-	return p.waitWanted(ctx) // the last subscriber may have left meanwhile
-}
-
-// waitWanted blocks while the poller has no subscriber, until one comes or
-// ctx ends.
-func (p *poller) waitWanted(ctx context.Context) error {
-	p.hub.mu.Lock()
-	wanted := p.wanted
-	p.hub.mu.Unlock()
-	if wanted == nil {
-		return nil
-	}
-	p.hub.idled.Add(1)
-	select {
-	case <-wanted:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (p *poller) subscribed() bool {
-	p.hub.mu.Lock()
-	defer p.hub.mu.Unlock()
-	return p.subs > 0
-}
-
 func (p *poller) statusChanged(status string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -177,10 +143,10 @@ func (p *poller) statusChanged(status string) bool {
 }
 
 // describe returns the status event data (id, status, result, summary,
-// github_pull_requests) and the whole run, read once per status change. If
-// the run cannot be read, the fields of the logs answer stand in, and the
-// event data doubles as the run.
-func (p *poller) describe(ctx context.Context, logsBody []byte) (event, run []byte) {
+// github_pull_requests) and the whole run, read once per status change;
+// read reports whether the run was read. If it cannot be, the fields of the
+// logs answer stand in, and the event data doubles as the run.
+func (p *poller) describe(ctx context.Context, logsBody []byte) (event, run []byte, read bool) {
 	run, err := p.hub.Client.GetRun(ctx, p.token, p.org, p.run)
 	source := run
 	if err != nil {
@@ -195,7 +161,7 @@ func (p *poller) describe(ctx context.Context, logsBody []byte) (event, run []by
 	if err != nil {
 		run = event
 	}
-	return event, run
+	return event, run, err == nil
 }
 
 // statusEvent is the data of a status event, fields in the documented order.
@@ -223,17 +189,17 @@ func (p *poller) isDone() bool {
 	return p.done
 }
 
-// backoff is the wait after the n-th failure in a row: the API's
-// Retry-After when it gave one (paused for every poller of the token), else
-// exponential from the base interval, capped at 30 s.
-func (p *poller) backoff(err error, n int, base time.Duration) time.Duration {
+// retryWait is the wait after the n-th failure in a row: the API's
+// Retry-After when it gave one (paused for every poller of the token, whose
+// budget is b), else exponential from the base interval, capped at 30 s.
+func retryWait(b *budget, err error, n int, base time.Duration) time.Duration {
 	var apiErr *codegen.Error
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests {
 		d := parseRetryAfter(apiErr.RetryAfter)
 		if d <= 0 {
 			d = base << min(n, 4)
 		}
-		p.budget.pauseFor(d)
+		b.pauseFor(d)
 		return d
 	}
 	return min(base<<min(n, 5), 30*time.Second)

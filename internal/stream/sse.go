@@ -35,8 +35,11 @@ type Writer struct {
 }
 
 // NewWriter starts an event stream on w: it sends the SSE headers and a
-// retry hint, lifts the server's write deadline (streams outlive it), and
-// flushes.
+// retry hint, lifts the server's read deadline (http.Server.ReadTimeout
+// would otherwise end the request's context while the stream goes on:
+// net/http's background read of the connection fails then), and flushes.
+// Each write sets a write deadline of its own, so the server's
+// WriteTimeout, which streams outlive, does not apply either.
 func NewWriter(w http.ResponseWriter, retry time.Duration) (*Writer, error) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -45,6 +48,7 @@ func NewWriter(w http.ResponseWriter, retry time.Duration) (*Writer, error) {
 	h.Del("Content-Length")
 	w.WriteHeader(http.StatusOK)
 	sw := &Writer{w: w, rc: http.NewResponseController(w)}
+	_ = sw.rc.SetReadDeadline(time.Time{}) // not every writer supports it; then there is none to lift
 	sw.buf = append(sw.buf, "retry: "...)
 	sw.buf = strconv.AppendInt(sw.buf, retry.Milliseconds(), 10)
 	sw.buf = append(sw.buf, "\n\n"...)
@@ -59,9 +63,19 @@ func (s *Writer) Log(pos int, data json.RawMessage) {
 	s.event("log", data)
 }
 
-// Event queues a control event (status, done, error). Control events carry
-// no id, so a client's last event id is always a log position.
+// Event queues a control event (status, done, error, reset), or a runs
+// feed's run event that carries no id. Control events carry no id, so a
+// client's last event id is always a log position, or a feed's number.
 func (s *Writer) Event(name string, data []byte) { s.event(name, data) }
+
+// EventID queues an event whose id is id: a runs feed's run event, numbered
+// by its poller.
+func (s *Writer) EventID(name string, id int64, data []byte) {
+	s.buf = append(s.buf, "id: "...)
+	s.buf = strconv.AppendInt(s.buf, id, 10)
+	s.buf = append(s.buf, '\n')
+	s.event(name, data)
+}
 
 // Ping queues a heartbeat comment.
 func (s *Writer) Ping() { s.Comment("ping") }

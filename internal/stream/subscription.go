@@ -17,10 +17,23 @@ import (
 type Subscription struct {
 	hub     *Hub
 	token   string
-	th      [32]byte  // the token's hash
-	startBy time.Time // reserved at, plus the Hub's StartWait
-	p       *poller   // nil until Join
+	th      [32]byte    // the token's hash
+	startBy time.Time   // reserved at, plus the Hub's StartWait
+	p       *poller     // nil until Join
+	f       *feedPoller // nil until JoinFeed
+	late    bool        // joined f before its first answer: no event id it sent can be its
 	once    sync.Once
+}
+
+// life is the life of the poller s joined, or nil. The Hub's mutex is held.
+func (s *Subscription) life() *life {
+	switch {
+	case s.p != nil:
+		return &s.p.life
+	case s.f != nil:
+		return &s.f.life
+	}
+	return nil
 }
 
 // Join attaches a reserved subscription to the poller of (org, run),
@@ -44,21 +57,31 @@ func (s *Subscription) Ready(ctx context.Context) error {
 	t := time.NewTimer(time.Until(s.startBy))
 	defer t.Stop()
 	for {
-		v := s.p.view(0)
-		if v.fatal != nil {
-			return v.fatal
+		answered, changed, fatal := s.answered()
+		if fatal != nil {
+			return fatal
 		}
-		if v.statusV > 0 || v.troubleV > 0 {
+		if answered {
 			return nil
 		}
 		select {
-		case <-v.changed:
+		case <-changed:
 		case <-t.C:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// answered reports whether the poller s joined has answered (or failed)
+// yet, when that may change, and its fatal error.
+func (s *Subscription) answered() (answered bool, changed <-chan struct{}, fatal error) {
+	if s.f != nil {
+		return s.f.answered()
+	}
+	v := s.p.view(0)
+	return v.statusV > 0 || v.troubleV > 0, v.changed, v.fatal
 }
 
 // errHistoryGone means upstream no longer has log positions it once had.
@@ -162,7 +185,7 @@ func (s *Subscription) step(ctx context.Context, w *Writer, c *cursor, v view, r
 		}
 		c.failures++
 		w.Event("error", render(err))
-		return nil, time.After(s.p.backoff(err, c.failures, s.hub.interval())), false
+		return nil, time.After(retryWait(s.p.budget, err, c.failures, s.hub.interval())), false
 	}
 	for i, l := range v.logs {
 		w.Log(c.pos+i, l)

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
+)
+
+// handleFeed serves an organization's runs feed as Server-Sent Events from a
+// poller shared with every other subscriber of the organization with the
+// same token. Before the stream starts, failures are plain HTTP errors;
+// after, they are error events. Like the logs stream it starts within the
+// Hub's StartWait of its place being reserved, whatever the upstream does.
+//
+//	@Summary		Stream an organization's runs (Server-Sent Events)
+//	@Description	A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+//	@Description
+//	@Description	Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
+//	@Tags			agent-runs
+//	@Produce		text/event-stream
+//	@Security		BearerAuth
+//	@Param			Last-Event-ID			header		int		false	"Resume after this event number"
+//	@Param			after					query		int		false	"Resume after this event number (for clients that cannot set headers)"	minimum(0)
+//	@Param			access_token			query		string	false	"The bearer token, for EventSource (prefer the header)"
+//	@Param			X-Codegen-Org-Id		header		int		false	"Organization to act on"
+//	@Param			org_id					query		int		false	"Organization to act on (instead of the header)"
+//	@Success		200						{string}	string	"event: run / reset / error, as described above"
+//	@Failure		400,401,403,404,422,429	{object}	envelope
+//	@Header			429						{string}	Retry-After	"Seconds to wait before retrying"
+//	@Failure		502,503,504				{object}	envelope
+//	@ID			streamAgentRuns
+//	@Router			/agent-runs/stream [get]
+func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) http.Handler {
+	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		after, err := feedPosition(r)
+		if err != nil {
+			return err
+		}
+		if r.Method == http.MethodHead {
+			return streamHead(w, r)
+		}
+		tok := token(r.Context())
+		sub, err := hub.Reserve(tok) // before any upstream call
+		if err != nil {
+			return subscribeError(err)
+		}
+		defer sub.Close()
+		render := func(err error) []byte {
+			_, body, _ := errorBody(r, err)
+			return body
+		}
+		org, late, err := streamOrg(r, orgs, tok, sub.StartBy())
+		if err != nil {
+			return err
+		}
+		var sw *stream.Writer // set once the stream has started
+		if late != nil {
+			if sw, org = startLate(r.Context(), w, hub.Closing(), late, render); sw == nil {
+				return nil // ended, or the client left
+			}
+		}
+		if err := sub.JoinFeed(org); err != nil {
+			if sw != nil {
+				sw.Event("error", render(err))
+				sw.Flush() //nolint:errcheck // the stream ends either way
+				return nil
+			}
+			return subscribeError(err)
+		}
+		if sw == nil {
+			if err := sub.Ready(r.Context()); err != nil {
+				return err
+			}
+			if sw, err = stream.NewWriter(w, retryHint); err != nil {
+				return nil // the client left; the header is already out
+			}
+		}
+		sub.RunFeed(r.Context(), sw, after, heartbeat, render)
+		return nil
+	})
+}
+
+// feedPosition returns the feed event number to resume after: the
+// Last-Event-ID header, else the after query parameter, else -1 (none).
+func feedPosition(r *http.Request) (int64, error) {
+	if len(r.Header.Values("Last-Event-ID")) > 1 {
+		return 0, badRequest("Last-Event-ID: give it once")
+	}
+	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
+	if v == "" {
+		name = "after"
+		var err error
+		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
+			return 0, err
+		}
+	}
+	if v == "" {
+		return -1, nil
+	}
+	n, ok := decimal(v)
+	if !ok || n < 0 {
+		return 0, badRequest("%s must be a feed event number: a non-negative integer", name)
+	}
+	return n, nil
+}

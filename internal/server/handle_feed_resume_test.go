@@ -1,0 +1,100 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
+)
+
+func TestFeedResumesAfterLastEventIDExactly(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, nil)
+	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "PENDING", ""), runJSON(1, "COMPLETE", ""))
+	first := e.openFeed(t, secretToken, "")
+	first.next(t, 3) // the snapshot, up to id 3
+	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	first.next(t, 1) // 4
+	e.api.set(secretToken, runJSON(4, "PENDING", ""), runJSON(3, "COMPLETE", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	first.next(t, 2) // 5, 6
+
+	header := e.openFeed(t, secretToken, "", "Last-Event-ID", "4")
+	wantEvents(t, "resumed after 4", brief(t, header.next(t, 2)),
+		[]event{runEvent("5", 4, "PENDING"), runEvent("6", 3, "COMPLETE")})
+	query := e.openFeed(t, secretToken, "?after=3")
+	wantEvents(t, "resumed after 3", brief(t, query.next(t, 3)),
+		[]event{runEvent("4", 2, "RUNNING"), runEvent("5", 4, "PENDING"), runEvent("6", 3, "COMPLETE")})
+
+	e.api.set(secretToken, runJSON(4, "RUNNING", ""), runJSON(3, "COMPLETE", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	for name, s := range map[string]*sse{"first": first, "header": header, "query": query} {
+		wantEvents(t, name+" stream after the next change", brief(t, s.next(t, 1)), []event{runEvent("7", 4, "RUNNING")})
+	}
+	if n := e.hub.FeedPollers(); n != 1 {
+		t.Errorf("%d feed pollers for one token and organization, want 1", n)
+	}
+}
+
+func TestFeedResetsWhenTheIDIsNoLongerKept(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, func(h *stream.Hub) { h.FeedHistoryEntries = 2 })
+	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "PENDING", ""), runJSON(1, "COMPLETE", ""))
+	// An id from before this poller started (another poller's) is not resumed.
+	early := e.openFeed(t, secretToken, "", "Last-Event-ID", "2")
+	snapshot := []event{runEvent("", 3, "RUNNING"), runEvent("", 2, "PENDING"), runEvent("3", 1, "COMPLETE")}
+	wantEvents(t, "an id the poller never sent", brief(t, early.next(t, 4)),
+		append([]event{{name: "reset", data: "{}"}}, snapshot...))
+
+	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	early.next(t, 1) // 4: the history holds 3 and 4
+	snapshot = []event{runEvent("", 3, "RUNNING"), runEvent("", 2, "RUNNING"), runEvent("4", 1, "COMPLETE")}
+	for _, id := range []string{"1", "99"} {
+		s := e.openFeed(t, secretToken, "", "Last-Event-ID", id)
+		wantEvents(t, "Last-Event-ID "+id, brief(t, s.next(t, 4)), append([]event{{name: "reset", data: "{}"}}, snapshot...))
+	}
+	kept := e.openFeed(t, secretToken, "", "Last-Event-ID", "2")
+	wantEvents(t, "Last-Event-ID 2, the oldest still kept", brief(t, kept.next(t, 2)),
+		[]event{runEvent("3", 1, "COMPLETE"), runEvent("4", 2, "RUNNING")})
+}
+
+func TestFeedsCountAgainstTheStreamLimits(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, func(h *stream.Hub) { h.MaxPerToken, h.MaxStreams = 2, 3 })
+	for _, tok := range []string{secretToken, "other-token", "third-token"} {
+		e.api.set(tok, runJSON(1, "COMPLETE", ""))
+	}
+	e.openFeed(t, secretToken, "").next(t, 1)
+	e.openFeed(t, secretToken, "").next(t, 1)
+	s := e.openFeed(t, secretToken, "")
+	if s.resp.StatusCode != 429 || s.resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a third feed past STREAM_MAX_PER_TOKEN=2: %d; want 429 with Retry-After", s.resp.StatusCode)
+	}
+	if resp, body := call(t, "GET", e.proxy+"/agent-runs/1/wait?timeout=1", ""); resp.StatusCode != 429 || !strings.Contains(body, "too_many_streams") {
+		t.Errorf("a wait past STREAM_MAX_PER_TOKEN=2: %d %s; want 429 too_many_streams", resp.StatusCode, body)
+	}
+	e.openFeed(t, "other-token", "").next(t, 1)
+	s = e.openFeed(t, "third-token", "")
+	if s.resp.StatusCode != 503 || s.resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a feed past STREAM_MAX=3: %d; want 503 with Retry-After", s.resp.StatusCode)
+	}
+}
+
+func TestFeedPollersAreNeverSharedAcrossTokens(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, nil)
+	e.api.set(secretToken, runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	e.api.set("other-token", runJSON(9, "PAUSED", ""))
+	mine := e.openFeed(t, secretToken, "")
+	theirs := e.openFeed(t, "other-token", "")
+	wantEvents(t, "the first token's feed", brief(t, mine.next(t, 2)), []event{runEvent("", 2, "RUNNING"), runEvent("2", 1, "COMPLETE")})
+	wantEvents(t, "the second token's feed", brief(t, theirs.next(t, 1)), []event{runEvent("1", 9, "PAUSED")})
+	if n := e.hub.FeedPollers(); n != 2 {
+		t.Errorf("two tokens have %d feed pollers, want 2", n)
+	}
+	e.api.set("other-token", runJSON(9, "COMPLETE", ""))
+	wantEvents(t, "the second token's change, in its own numbering", brief(t, theirs.next(t, 1)), []event{runEvent("2", 9, "COMPLETE")})
+	e.api.mu.Lock()
+	defer e.api.mu.Unlock()
+	if e.api.readsBy["Bearer "+secretToken] == 0 || e.api.readsBy["Bearer other-token"] == 0 {
+		t.Errorf("upstream reads by token: %v; want each token's own", len(e.api.readsBy))
+	}
+}

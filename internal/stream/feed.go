@@ -1,0 +1,220 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// feedKey names a runs feed poller. The token is kept as a hash, as in key.
+type feedKey struct {
+	token [32]byte
+	org   int64
+}
+
+// feedPoller follows the newest page of one organization's runs for one
+// token, and numbers an event for every run that appears on it or whose
+// status, summary or pull requests change. Its loop goroutine is the only
+// writer of its state; subscribers read the state under mu and wait on
+// changed, which is closed and replaced on every change. Its life is the
+// Hub's. Lock order: the Hub's mutex, then mu.
+type feedPoller struct {
+	life
+	hub   *Hub
+	key   feedKey
+	token string
+	org   int64
+
+	maxEntries, maxBytes int // bounds of the history
+
+	mu       sync.Mutex
+	changed  chan struct{}
+	seq      int64       // the newest event's number; 0 before the first
+	events   []feedEvent // the latest events, oldest first, the last one numbered seq; never changed in place
+	size     int         // bytes of data in events
+	page     []feedRun   // the newest page as last read, in upstream order; replaced, never changed
+	polled   bool        // a page has been read
+	fatal    error       // 401/403/404: the feed cannot go on
+	trouble  error       // the latest transient failure
+	troubleV int         // bumped on every transient failure
+}
+
+// feedEvent is one numbered run event.
+type feedEvent struct {
+	seq  int64
+	data json.RawMessage
+}
+
+// feedRun is one run of a page: its id as upstream wrote it, its JSON, and
+// the fields whose change makes an event.
+type feedRun struct {
+	id   string
+	data json.RawMessage
+	mark string
+}
+
+// joinFeed adds s to the feed poller of (token, org), starting one if none
+// runs.
+func (h *Hub) joinFeed(s *Subscription, org int64) error {
+	k := feedKey{s.th, org}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closing:
+		return ErrShuttingDown
+	default:
+	}
+	f := h.feeds[k]
+	if f == nil {
+		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}),
+			maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
+		h.feeds[k] = f
+		go f.loop(h.begin(&f.life, k.token, func() { delete(h.feeds, k) }))
+	}
+	h.attach(&f.life)
+	s.f = f
+	f.mu.Lock()
+	s.late = !f.polled
+	f.mu.Unlock()
+	return nil
+}
+
+// loop polls until a fatal error occurs or ctx ends: every base interval,
+// twice as often after a change, and up to 2.5 times as long when idle.
+func (f *feedPoller) loop(ctx context.Context) {
+	defer f.hub.wg.Done()
+	base := f.hub.interval()
+	wait, failures := base, 0
+	for {
+		active, err := f.poll(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			failures = 0
+			if active {
+				wait = base / 2
+			} else {
+				wait = min(wait*3/2, base*5/2)
+			}
+		case isFatal(err):
+			f.update(func() { f.fatal = err })
+			f.log("runs feed poller stopped", err)
+			return
+		default:
+			failures++
+			wait = retryWait(f.budget, err, failures, base)
+			f.update(func() { f.trouble, f.troubleV = err, f.troubleV+1 })
+			f.log("runs feed poll failed; retrying", err)
+		}
+		if !codegen.Sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// poll reads the newest page of runs, within the token's budget and only
+// while someone is subscribed, and numbers an event per new or changed run.
+// active reports whether there was one.
+func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
+	if err := f.hub.readAllowed(ctx, &f.life); err != nil {
+		return false, err
+	}
+	body, err := f.hub.Client.ListRuns(ctx, f.token, f.org,
+		codegen.ListRunsParams{PageParams: codegen.PageParams{Limit: positiveOr(f.hub.FeedRuns, 20)}})
+	f.hub.feedPolls.Add(1)
+	if err != nil {
+		return false, err
+	}
+	runs, err := parseFeedPage(body)
+	if err != nil {
+		return false, err
+	}
+	f.update(func() {
+		active = f.apply(runs)
+		f.trouble = nil
+	})
+	return active, nil
+}
+
+// parseFeedPage reads a page of runs. A run without an id cannot be
+// followed and is left out.
+func parseFeedPage(body []byte) ([]feedRun, error) {
+	var page codegen.RawPage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
+	}
+	runs := make([]feedRun, 0, len(page.Items))
+	for _, item := range page.Items {
+		var r struct {
+			ID                 json.RawMessage `json:"id"`
+			Status             json.RawMessage `json:"status"`
+			Summary            json.RawMessage `json:"summary"`
+			GithubPullRequests json.RawMessage `json:"github_pull_requests"`
+		}
+		if json.Unmarshal(item, &r) != nil || len(r.ID) == 0 || string(r.ID) == "null" {
+			continue
+		}
+		mark := string(r.Status) + "\x00" + string(r.Summary) + "\x00" + string(r.GithubPullRequests)
+		runs = append(runs, feedRun{id: string(r.ID), data: item, mark: mark})
+	}
+	return runs, nil
+}
+
+// apply numbers an event, in page order, for each run of runs that the last
+// page lacked or held with another mark, keeps runs as the page, and trims
+// the history to its bounds. It reports whether there was an event. f.mu is
+// held.
+func (f *feedPoller) apply(runs []feedRun) bool {
+	prev := make(map[string]string, len(f.page))
+	for _, r := range f.page {
+		prev[r.id] = r.mark
+	}
+	added := 0
+	for _, r := range runs {
+		if m, ok := prev[r.id]; ok && m == r.mark {
+			continue
+		}
+		f.seq++
+		f.events = append(f.events, feedEvent{f.seq, r.data}) // past every view's end: views are capped
+		f.size += len(r.data)
+		added++
+	}
+	f.page, f.polled = runs, true
+	f.trim()
+	return added > 0
+}
+
+// trim drops the oldest events past the history's bounds. f.mu is held.
+func (f *feedPoller) trim() {
+	drop := 0
+	for size := f.size; drop < len(f.events) && (len(f.events)-drop > f.maxEntries || size > f.maxBytes); drop++ {
+		size -= len(f.events[drop].data)
+	}
+	if drop == 0 {
+		return
+	}
+	for _, e := range f.events[:drop] {
+		f.size -= len(e.data)
+	}
+	// A fresh array, so that the dropped events can be freed once no view holds them.
+	f.events = append([]feedEvent(nil), f.events[drop:]...)
+}
+
+// update changes the state under the lock and wakes every subscriber.
+func (f *feedPoller) update(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *feedPoller) log(msg string, err error) {
+	if f.hub.Logger != nil {
+		f.hub.Logger.Warn(msg, "org", f.org, "error", err.Error())
+	}
+}
