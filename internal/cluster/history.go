@@ -36,11 +36,12 @@ redis.call('PUBLISH', ARGV[5], pos)
 return {1, pos}
 `)
 
-// finishLog sets the stream KEYS[2] to expire after ARGV[2] ms, if the
-// lease KEYS[1] holds ARGV[1], and notifies ARGV[3].
+// finishLog sets the stream KEYS[2] and its meta KEYS[3] to expire after
+// ARGV[2] ms, if the lease KEYS[1] holds ARGV[1], and notifies ARGV[3].
 var finishLog = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('PUBLISH', ARGV[3], 'end')
 return 1
 `)
@@ -124,7 +125,7 @@ func (h *History) Finish(ctx context.Context, l *Lease) error {
 	c := h.Client
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
-	n, err := finishLog.Run(ctx, c.rdb, []string{l.key, c.scoped("log", l.scope)},
+	n, err := finishLog.Run(ctx, c.rdb, []string{l.key, c.scoped("log", l.scope), c.scoped("meta", l.scope)},
 		l.value, orDefault(h.EndTTL, 5*time.Minute).Milliseconds(), c.scoped("notify", l.scope)).Int()
 	if c.note(err) != nil {
 		return err

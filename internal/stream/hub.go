@@ -84,6 +84,11 @@ type Hub struct {
 	FeedHistoryBytes   int
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
+	// Shared, if set, is the store replicas share (REDIS_URL): each run's
+	// and feed's poller runs on one replica at a time, among those with a
+	// subscriber, and the others serve their subscribers from the shared
+	// history. If nil, every poller works alone, in memory.
+	Shared Shared
 
 	mu         sync.Mutex
 	pollers    map[key]*poller

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -43,11 +44,26 @@ type poller struct {
 	fatal    error             // 401/403/404: the stream cannot go on
 	trouble  error             // the latest transient failure
 	troubleV int               // bumped on every transient failure
+
+	leading atomic.Bool // in shared mode: this replica holds the run's lease
+	lead1   leaderState // while leading
 }
 
-// loop polls until the run is done, a fatal error occurs, or ctx ends.
+// loop follows the run until it is done, a fatal error occurs, or ctx
+// ends: alone, or with the other replicas when the Hub has a Shared store.
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
+	if p.hub.Shared != nil {
+		p.shareLoop(ctx)
+		return
+	}
+	p.pollLoop(ctx, nil)
+}
+
+// pollLoop polls until the run is done, a fatal error occurs, ctx ends, or
+// after, if set, returns false; after is called after every poll, failed
+// or not, and before a fatal error ends the loop.
+func (p *poller) pollLoop(ctx context.Context, after func() bool) {
 	base := p.hub.interval()
 	wait, failures := base, 0
 	for {
@@ -65,12 +81,18 @@ func (p *poller) loop(ctx context.Context) {
 		case isFatal(err):
 			p.update(func() { p.fatal = err })
 			p.log("stream poller stopped", err)
+			if after != nil {
+				after()
+			}
 			return
 		default:
 			failures++
 			wait = retryWait(p.budget, err, failures, base)
 			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
 			p.log("stream poll failed; retrying", err)
+		}
+		if after != nil && !after() {
+			return
 		}
 		if p.isDone() || !codegen.Sleep(ctx, wait) {
 			return
@@ -113,7 +135,7 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			event, final, read = p.describe(ctx, body)
 		}
 		p.update(func() {
-			p.keep(page.Logs, page.TotalLogs)
+			p.keepAt(next, page.Logs, page.TotalLogs)
 			p.trouble = nil
 			if describe && (p.statusV == 0 || status != p.status) {
 				p.status, p.statusV, p.event = status, p.statusV+1, event
