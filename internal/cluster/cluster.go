@@ -62,6 +62,7 @@ type Client struct {
 	met     *Metrics
 	stop    chan struct{}
 	done    sync.WaitGroup
+	closed  sync.Once
 	mu      sync.Mutex
 	healthy bool
 	cause   error
@@ -113,8 +114,14 @@ func redisOptions(opt Options) (*redis.Options, error) {
 }
 
 // Close stops the health checks and notifications, leaves the replica
-// count, and closes the connections.
+// count, and closes the connections. Later calls do nothing.
 func (c *Client) Close() error {
+	err := redis.ErrClosed
+	c.closed.Do(func() { err = c.close() })
+	return err
+}
+
+func (c *Client) close() error {
 	close(c.stop)
 	c.done.Wait()
 	c.notify.close()

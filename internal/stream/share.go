@@ -105,7 +105,12 @@ func (p *poller) lead(ctx context.Context, w Leader) {
 	if p.over() {
 		return
 	}
-	p.pollLoop(ctx, func() bool { return p.publish(ctx, w) })
+	// Writes outlive ctx (each is bounded by the store's timeout, and
+	// refused once the lease is lost), so that what was read is written
+	// even when the last local subscriber, which had it, left at once.
+	wctx := context.WithoutCancel(ctx)
+	p.pollLoop(ctx, func() bool { return p.publish(wctx, w) })
+	p.publish(wctx, w)
 }
 
 // publish writes the new log entries and the run's state to the shared
