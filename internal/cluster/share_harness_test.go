@@ -30,7 +30,15 @@ type upstream struct {
 	mu       sync.Mutex
 	n        int
 	status   string
+	runs     []string // the runs feed's runs' statuses, run i+1 at i
 	logReads atomic.Int64
+}
+
+// setRuns sets the statuses of runs 1, 2, ... on the runs feed.
+func (u *upstream) setRuns(statuses ...string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.runs = statuses
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -50,8 +58,16 @@ func (u *upstream) set(n int, status string) {
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
-	n, status := u.n, u.status
+	n, status, runs := u.n, u.status, u.runs
 	u.mu.Unlock()
+	if strings.HasSuffix(r.URL.Path, "/agent/runs") {
+		var items []string
+		for i := len(runs) - 1; i >= 0; i-- { // newest first
+			items = append(items, fmt.Sprintf(`{"id":%d,"status":%q,"summary":"s","github_pull_requests":[]}`, i+1, runs[i]))
+		}
+		fmt.Fprintf(w, `{"items":[%s],"total":%d,"page":1,"size":20,"pages":1}`, strings.Join(items, ","), len(runs))
+		return
+	}
 	if !strings.HasSuffix(r.URL.Path, "/logs") {
 		fmt.Fprintf(w, `{"id":1,"status":%q,"result":null,"summary":"s","github_pull_requests":[]}`, status)
 		return

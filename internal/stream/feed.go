@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -40,6 +41,11 @@ type feedPoller struct {
 	fatal    error       // 401/403/404: the feed cannot go on
 	trouble  error       // the latest transient failure
 	troubleV int         // bumped on every transient failure
+	epoch    int         // bumped when the numbering changed under the subscribers: each resends a snapshot
+	alone    bool        // in shared mode: events were numbered here while the store was out of reach
+
+	leading atomic.Bool // in shared mode: this replica holds the feed's lease
+	lead1   leaderState // while leading
 }
 
 // feedEvent is one numbered run event.
@@ -82,10 +88,22 @@ func (h *Hub) joinFeed(s *Subscription, org int64) error {
 	return nil
 }
 
-// loop polls until a fatal error occurs or ctx ends: every base interval,
-// twice as often after a change, and up to 2.5 times as long when idle.
+// loop follows the feed until a fatal error occurs or ctx ends: alone, or
+// with the other replicas when the Hub has a Shared store.
 func (f *feedPoller) loop(ctx context.Context) {
 	defer f.hub.wg.Done()
+	if f.hub.Shared != nil {
+		f.hub.share(ctx, f)
+		return
+	}
+	f.pollLoop(ctx, nil)
+}
+
+// pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
+// returns false: every base interval, twice as often after a change, and
+// up to 2.5 times as long when idle. after is called after every poll,
+// failed or not, and before a fatal error ends the loop.
+func (f *feedPoller) pollLoop(ctx context.Context, after func() bool) {
 	base := f.hub.interval()
 	wait, failures := base, 0
 	for {
@@ -103,12 +121,18 @@ func (f *feedPoller) loop(ctx context.Context) {
 		case isFatal(err):
 			f.update(func() { f.fatal = err })
 			f.log("runs feed poller stopped", err)
+			if after != nil {
+				after()
+			}
 			return
 		default:
 			failures++
 			wait = retryWait(f.budget, err, failures, base)
 			f.update(func() { f.trouble, f.troubleV = err, f.troubleV+1 })
 			f.log("runs feed poll failed; retrying", err)
+		}
+		if after != nil && !after() {
+			return
 		}
 		if !codegen.Sleep(ctx, wait) {
 			return
@@ -147,8 +171,13 @@ func parseFeedPage(body []byte) ([]feedRun, error) {
 	if err := json.Unmarshal(body, &page); err != nil {
 		return nil, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
 	}
-	runs := make([]feedRun, 0, len(page.Items))
-	for _, item := range page.Items {
+	return feedRuns(page.Items), nil
+}
+
+// feedRuns reads the runs of a page's items.
+func feedRuns(items []json.RawMessage) []feedRun {
+	runs := make([]feedRun, 0, len(items))
+	for _, item := range items {
 		var r struct {
 			ID                 json.RawMessage `json:"id"`
 			Status             json.RawMessage `json:"status"`
@@ -161,7 +190,7 @@ func parseFeedPage(body []byte) ([]feedRun, error) {
 		mark := string(r.Status) + "\x00" + string(r.Summary) + "\x00" + string(r.GithubPullRequests)
 		runs = append(runs, feedRun{id: string(r.ID), data: item, mark: mark})
 	}
-	return runs, nil
+	return runs
 }
 
 // apply numbers an event, in page order, for each run of runs that the last

@@ -54,7 +54,7 @@ type poller struct {
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
 	if p.hub.Shared != nil {
-		p.shareLoop(ctx)
+		p.hub.share(ctx, p)
 		return
 	}
 	p.pollLoop(ctx, nil)

@@ -1,11 +1,10 @@
 package stream
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -15,44 +14,51 @@ import (
 // not changed, so that a Redis that restarted empty gets it back.
 const metaEvery = 5 * time.Second
 
-// leaderState is what a poller keeps while it leads; only the leading
-// goroutine touches it.
-type leaderState struct {
-	pushed   int       // the next position to append to the shared history; -1: start at the local history's base
-	metaSent []byte    // the meta last written
-	metaAt   time.Time // when
-	finished bool      // Finish done
+// sharer is a poller of either kind (a run's logs, a runs feed) as the
+// shared mode drives it.
+type sharer interface {
+	scope() Scope
+	lifeOf() *life
+	leadingFlag() *atomic.Bool
+	// over reports that the poller has nothing more to read: done or fatal.
+	over() bool
+	// pollAlone polls upstream as if there were no shared store, while
+	// more returns true.
+	pollAlone(ctx context.Context, more func() bool)
+	// follow reads the shared history and meta into the poller's state.
+	follow(ctx context.Context) error
+	// lead polls upstream and writes the shared history, while ctx lasts.
+	lead(ctx context.Context, w Leader)
 }
 
-// shareLoop follows the run with the other replicas: it contends for the
-// run's lease while the poller has a subscriber, and the leader polls
-// upstream and writes the shared history; meanwhile, and whenever it does
-// not lead, it reads the shared history into the poller's own, after each
-// notification or interval. While the shared store cannot be reached, and
-// nobody here leads, it polls upstream alone. The Hub's shutdown gives the
-// lease up at once.
-func (p *poller) shareLoop(ctx context.Context) {
-	sh := p.hub.Shared
+// share follows s with the other replicas: it contends for s's lease
+// while s has a subscriber, and the leader polls upstream and writes the
+// shared history; meanwhile, and whenever it does not lead, it reads the
+// shared history into s's own, after each notification or interval. While
+// the shared store cannot be reached, and nobody here leads, it polls
+// upstream alone. The Hub's shutdown gives the lease up at once.
+func (h *Hub) share(ctx context.Context, s sharer) {
+	sh, leading := h.Shared, s.leadingFlag()
 	ctx, cancel := context.WithCancel(ctx)
-	defer context.AfterFunc(p.hub.stopping, cancel)()
-	changed, stopWatch := sh.Watch(p.scope())
+	defer context.AfterFunc(h.stopping, cancel)()
+	changed, stopWatch := sh.Watch(s.scope())
 	defer stopWatch()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); p.contend(ctx) }()
-	tick := time.NewTicker(p.hub.interval())
+	go func() { defer wg.Done(); h.contend(ctx, s) }()
+	tick := time.NewTicker(h.interval())
 	defer tick.Stop()
-	for ctx.Err() == nil && (p.leading.Load() || !p.over()) {
-		if p.hub.waitWanted(ctx, &p.life) != nil {
+	for ctx.Err() == nil && (leading.Load() || !s.over()) {
+		if h.waitWanted(ctx, s.lifeOf()) != nil {
 			break
 		}
 		switch {
-		case p.leading.Load():
+		case leading.Load():
 		case !sh.Healthy():
-			p.pollLoop(ctx, func() bool { return !sh.Healthy() && !p.leading.Load() })
+			s.pollAlone(ctx, func() bool { return !sh.Healthy() && !leading.Load() })
 			continue
 		default:
-			p.follow(ctx) //nolint:errcheck // a failure marks the store unhealthy; the next turn polls alone
+			s.follow(ctx) //nolint:errcheck // a failure marks the store unhealthy; the next turn polls alone
 		}
 		select {
 		case <-changed:
@@ -64,100 +70,68 @@ func (p *poller) shareLoop(ctx context.Context) {
 	wg.Wait()
 }
 
-func (p *poller) scope() Scope { return Scope{Token: p.key.token, Org: p.org, Run: p.run} }
-
-// contend holds the run's lease while the poller has a subscriber, until
-// the run is over or ctx ends.
-func (p *poller) contend(ctx context.Context) {
-	h := p.hub
-	for ctx.Err() == nil && !p.over() {
-		if h.waitWanted(ctx, &p.life) != nil {
+// contend holds s's lease while s has a subscriber, until s is over or
+// ctx ends.
+func (h *Hub) contend(ctx context.Context, s sharer) {
+	l := s.lifeOf()
+	for ctx.Err() == nil && !s.over() {
+		if h.waitWanted(ctx, l) != nil {
 			return
 		}
 		wanted, cancel := context.WithCancel(ctx)
 		h.mu.Lock()
-		if p.life.subs > 0 {
-			p.life.onIdle = cancel // the last subscriber's leaving gives the lease up
+		if l.subs > 0 {
+			l.onIdle = cancel // the last subscriber's leaving gives the lease up
 		} else {
 			cancel()
 		}
 		h.mu.Unlock()
-		err := h.Shared.Hold(wanted, p.scope(), p.lead)
+		err := h.Shared.Hold(wanted, s.scope(), s.lead)
 		h.mu.Lock()
-		p.life.onIdle = nil
+		l.onIdle = nil
 		h.mu.Unlock()
 		cancel()
-		if err == nil && !p.over() && !codegen.Sleep(ctx, h.interval()) { // lead gave up: not at once again
+		if err == nil && !s.over() && !codegen.Sleep(ctx, h.interval()) { // lead gave up: not at once again
 			return
 		}
 	}
 }
 
-// lead polls upstream while p holds the lease, after catching up with the
-// shared history, and writes every change to it.
-func (p *poller) lead(ctx context.Context, w Leader) {
-	p.leading.Store(true)
-	defer p.leading.Store(false)
-	if p.follow(ctx) != nil {
-		return
-	}
-	p.lead1 = leaderState{pushed: -1}
-	if p.over() {
-		return
-	}
-	// Writes outlive ctx (each is bounded by the store's timeout, and
-	// refused once the lease is lost), so that what was read is written
-	// even when the last local subscriber, which had it, left at once.
-	wctx := context.WithoutCancel(ctx)
-	p.pollLoop(ctx, func() bool { return p.publish(wctx, w) })
-	p.publish(wctx, w)
+// leaderState is what a poller keeps while it leads; only the leading
+// goroutine touches it.
+type leaderState struct {
+	pushed   int       // the next position to append to the shared history; -1: start at the local history's base
+	metaSent []byte    // the meta last written
+	metaAt   time.Time // when
+	finished bool      // Finish done
 }
 
-// publish writes the new log entries and the run's state to the shared
-// history. It reports false when the lease is lost, so that polling stops.
-// Other failures leave polling on: the lease's renewals decide.
-func (p *poller) publish(ctx context.Context, w Leader) bool {
-	if err := p.pushLogs(ctx, w); err != nil {
-		return !errors.Is(err, ErrNotLeader)
+// publishMeta writes meta unless the same was written within metaEvery.
+func (ls *leaderState) publishMeta(ctx context.Context, w Leader, meta []byte) error {
+	if string(meta) == string(ls.metaSent) && time.Since(ls.metaAt) < metaEvery {
+		return nil
 	}
-	ls := &p.lead1
-	m := p.meta()
-	if !bytes.Equal(m, ls.metaSent) || time.Since(ls.metaAt) >= metaEvery {
-		if err := w.SetMeta(ctx, m); err != nil {
-			return !errors.Is(err, ErrNotLeader)
-		}
-		ls.metaSent, ls.metaAt = m, time.Now()
+	if err := w.SetMeta(ctx, meta); err != nil {
+		return err
 	}
-	if p.isDone() && !ls.finished {
-		if err := w.Finish(ctx); errors.Is(err, ErrNotLeader) {
-			return false
-		}
-		ls.finished = true
-	}
-	return true
+	ls.metaSent, ls.metaAt = meta, time.Now()
+	return nil
 }
 
-// pushLogs appends the local history's entries past the shared history's
-// end, a page at a time. Positions the shared history refuses tell where
-// it stands: behind (Redis restarted, or entries were trimmed here) or
-// ahead (another leader wrote meanwhile).
-func (p *poller) pushLogs(ctx context.Context, w Leader) error {
-	ls := &p.lead1
+// push appends the local history's entries past the shared history's end,
+// a page at a time; held returns the local history (its first position and
+// entries), catchUp reads the shared one. Positions the shared history
+// refuses tell where it stands: behind (Redis restarted, or the local
+// history jumped ahead) or ahead (another leader wrote meanwhile).
+func (ls *leaderState) push(ctx context.Context, w Leader, held func() (int, [][]byte), catchUp func(context.Context) error) error {
 	for range 64 { // each turn appends or moves; the bound is a safety net
-		p.mu.Lock()
-		base, logs := p.base, p.logs
-		p.mu.Unlock()
-		end := base + len(logs)
+		base, entries := held()
+		end := base + len(entries)
 		ls.pushed = max(ls.pushed, base)
 		if ls.pushed >= end {
 			return nil
 		}
-		chunk := logs[ls.pushed-base : min(end, ls.pushed+pageSize)-base]
-		entries := make([][]byte, len(chunk))
-		for i, l := range chunk {
-			entries[i] = l
-		}
-		next, err := w.Append(ctx, ls.pushed, entries)
+		next, err := w.Append(ctx, ls.pushed, entries[ls.pushed-base:min(end, ls.pushed+pageSize)-base])
 		var pe *PositionError
 		switch {
 		case err == nil:
@@ -169,7 +143,7 @@ func (p *poller) pushLogs(ctx context.Context, w Leader) error {
 				return err
 			}
 		case pe.Next > end: // it is ahead: catch up
-			if err := p.follow(ctx); err != nil {
+			if err := catchUp(ctx); err != nil {
 				return err
 			}
 			ls.pushed = pe.Next
@@ -180,39 +154,7 @@ func (p *poller) pushLogs(ctx context.Context, w Leader) error {
 	return nil
 }
 
-// follow reads the shared history past the local one, a page at a time,
-// and then the run's state.
-func (p *poller) follow(ctx context.Context) error {
-	sh, s := p.hub.Shared, p.scope()
-	for {
-		p.mu.Lock()
-		end := p.base + len(p.logs)
-		p.mu.Unlock()
-		first, entries, err := sh.Read(ctx, s, end, pageSize)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			logs := make([]json.RawMessage, len(entries))
-			for i, e := range entries {
-				logs[i] = e
-			}
-			p.update(func() { p.keepAt(first, logs, nil) })
-		}
-		if len(entries) < pageSize {
-			break
-		}
-	}
-	b, err := sh.Meta(ctx, s)
-	if err != nil || b == nil {
-		return err
-	}
-	p.applyMeta(b)
-	return nil
-}
-
-func (p *poller) over() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.done || p.fatal != nil
-}
+// keepGoing tells a leader's poll loop whether to go on after a write
+// failed: not once the lease is lost; otherwise yes, and the lease's
+// renewals decide.
+func keepGoing(err error) bool { return !errors.Is(err, ErrNotLeader) }
