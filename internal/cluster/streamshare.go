@@ -30,7 +30,11 @@ func (s *StreamShare) Healthy() bool { return s.Client.Healthy() }
 
 // Hold contends for sc's lease; see Lease.Hold.
 func (s *StreamShare) Hold(ctx context.Context, sc stream.Scope, lead func(context.Context, stream.Leader)) error {
-	l := s.Client.Lease(scopeOf(sc), s.LeaseTTL)
+	ttl := s.LeaseTTL
+	if ttl <= 0 {
+		ttl = 3 * time.Second
+	}
+	l := s.Client.Lease(scopeOf(sc), ttl)
 	h := s.history(sc)
 	return l.Hold(ctx, func(ctx context.Context) { lead(ctx, leader{h, l}) })
 }
