@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,12 @@ func (s *feedSub) events() []string {
 	return slices.Clone(s.numbered)
 }
 
+func (s *feedSub) resetCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resets
+}
+
 // has reports whether the last numbered event is want.
 func (s *feedSub) has(want string) bool {
 	ev := s.events()
@@ -127,7 +134,52 @@ func TestSharedRunsFeedNumbersOnceForAllReplicas(t *testing.T) {
 	resumed := subscribeFeed(t, rs[2], "1")
 	up.setRuns("COMPLETE", "COMPLETE")
 	eventually(t, "the resumed feed to have the last change", func() bool { return len(resumed.events()) == 3 })
-	if got := resumed.events(); !slices.Equal(got[:2], want[1:3]) || resumed.resets != 0 {
-		t.Errorf("feed resumed after 1 on replica 2 got %q (%d resets), want %q and then the next", got, resumed.resets, want[1:3])
+	if got := resumed.events(); !slices.Equal(got[:2], want[1:3]) || resumed.resetCount() != 0 {
+		t.Errorf("feed resumed after 1 on replica 2 got %q (%d resets), want %q and then the next", got, resumed.resetCount(), want[1:3])
+	}
+}
+
+func TestSharedRunsFeedTakesOneNumberingAgainAfterRedisRestarts(t *testing.T) {
+	srv, up := redistest.Start(t), newUpstream(t)
+	up.setRuns("ACTIVE")
+	rs := replicasOn(t, srv, up, 2, time.Second)
+	subs := []*feedSub{subscribeFeed(t, rs[0], ""), subscribeFeed(t, rs[1], "")}
+	eventually(t, "the snapshots", func() bool { return subs[0].has("1 1 ACTIVE") && subs[1].has("1 1 ACTIVE") })
+
+	srv.Stop()
+	eventually(t, "both replicas to report Redis lost", func() bool { return !rs[0].cc.Healthy() && !rs[1].cc.Healthy() })
+	up.setRuns("PAUSED")
+	eventually(t, "each replica to number the change alone", func() bool { return subs[0].has("2 1 PAUSED") && subs[1].has("2 1 PAUSED") })
+
+	srv.Restart()
+	eventually(t, "both replicas to rejoin", func() bool { return rs[0].cc.Healthy() && rs[1].cc.Healthy() })
+	up.setRuns("COMPLETE", "ACTIVE")
+	var last string
+	eventually(t, "both feeds to end on the same numbered event", func() bool {
+		a, b := subs[0].events(), subs[1].events()
+		if len(a) < 4 || len(b) < 4 || a[len(a)-1] != b[len(b)-1] {
+			return false
+		}
+		last = a[len(a)-1]
+		return true
+	})
+	for i, s := range subs {
+		ev := s.events()
+		for j := 1; j < len(ev); j++ { // within one numbering, numbers only grow
+			var p, n int
+			fmt.Sscan(ev[j-1], &p)
+			fmt.Sscan(ev[j], &n)
+			if n <= p {
+				if s.resetCount() == 0 {
+					t.Errorf("feed %d went from %q to %q without a reset", i, ev[j-1], ev[j])
+				}
+			}
+		}
+	}
+	resumed := subscribeFeed(t, rs[1], strings.Fields(last)[0])
+	up.setRuns("COMPLETE", "COMPLETE")
+	eventually(t, "the resume to get the next change", func() bool { return len(resumed.events()) == 1 })
+	if resumed.resetCount() != 0 {
+		t.Errorf("a resume from %q after recovery got a reset", last)
 	}
 }

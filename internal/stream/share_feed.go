@@ -48,11 +48,17 @@ func (f *feedPoller) lead(ctx context.Context, w Leader) {
 	}
 	f.mu.Lock()
 	f.alone = false // what nobody shared is the shared history from now on
+	shared := int(f.seq)
 	f.mu.Unlock()
 	f.lead1 = leaderState{pushed: -1}
 	wctx := context.WithoutCancel(ctx) // as in poller.lead
 	f.pollLoop(ctx, func() bool { return f.publish(wctx, w) })
 	f.publish(wctx, w)
+	f.mu.Lock()
+	if int(f.seq) > max(shared, f.lead1.pushed) { // numbered here, not shared (Redis or the lease lost): this replica's own
+		f.alone = true
+	}
+	f.mu.Unlock()
 }
 
 // publish writes the new events and the page. It reports false when the
