@@ -92,14 +92,17 @@ type replica struct {
 }
 
 // startReplica starts a replica on redisURL and up, stopped gracefully when
-// the test ends.
-func startReplica(t *testing.T, redisURL string, up *upstream, leaseTTL time.Duration) *replica {
+// the test ends; adjust, if any, changes its Hub and store first.
+func startReplica(t *testing.T, redisURL string, up *upstream, leaseTTL time.Duration, adjust ...func(*stream.Hub, *StreamShare)) *replica {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testLog, nil))
 	cc := newClient(t, redisURL, Options{Timeout: 2 * time.Second, CheckInterval: 100 * time.Millisecond, Logger: log})
 	hub := &stream.Hub{Client: &codegen.Client{BaseURL: up.url, Retries: -1}, Interval: 20 * time.Millisecond,
 		Budget: 60000, Linger: 200 * time.Millisecond, StartWait: 10 * time.Second, Logger: log,
 		Shared: &StreamShare{Client: cc, LeaseTTL: leaseTTL}}
+	for _, a := range adjust {
+		a(hub, hub.Shared.(*StreamShare))
+	}
 	cfg, err := config.Load(nil, func(k string) string {
 		return map[string]string{"CODEGEN_BASE_URL": up.url, "STREAM_HEARTBEAT": "1s"}[k]
 	}, io.Discard)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // replicasOn starts n replicas sharing srv, with leases of ttl.
@@ -153,5 +154,25 @@ func TestSharedRedisRestartMidRun(t *testing.T) {
 	allHave(t, subs, 180, true)
 	for i, s := range subs {
 		s.check(t, fmt.Sprintf("subscriber %d", i), 0, 180)
+	}
+}
+
+func TestSharedLateJoinerReadsWhatNoHistoryKeepsFromUpstream(t *testing.T) {
+	srv, up := redistest.Start(t), newUpstream(t)
+	small := func(h *stream.Hub, s *StreamShare) {
+		h.HistoryEntries = 20
+		s.Logs = &History{Client: s.Client, MaxLen: 20}
+	}
+	rs := []*replica{startReplica(t, srv.URL(), up, 3*time.Second, small), startReplica(t, srv.URL(), up, 3*time.Second, small)}
+	early := subscribe(t, rs[0], "")
+	up.set(300, "ACTIVE")
+	allHave(t, []*sub{early}, 300, false)
+	late := subscribe(t, rs[1], "")
+	up.set(320, "COMPLETE")
+	allHave(t, []*sub{early, late}, 320, true)
+	early.check(t, "the early subscriber", 0, 320)
+	late.check(t, "the late subscriber on the other replica", 0, 320)
+	if rs[1].hub.Polls() == 0 {
+		t.Error("the late subscriber's replica read nothing upstream: what did it send for the positions nobody keeps?")
 	}
 }
