@@ -42,7 +42,7 @@ const ACTIVE = ["ACTIVE", "RUNNING", "PENDING", "EVALUATION"];
 const GOOD = ["COMPLETE"];
 const HELD = ["PAUSED"];
 const QUIET = ["CANCELLED", "STOPPED"];
-export const TERMINAL = ["COMPLETE", "FAILED", "ERROR", "CANCELLED", "STOPPED", "TIMEOUT", "MAX_ITERATIONS_REACHED", "OUT_OF_TOKENS"];
+export const TERMINAL = ["COMPLETE", "ERROR", "FAILED", "CANCELLED", "STOPPED", "TIMEOUT", "MAX_ITERATIONS_REACHED", "OUT_OF_TOKENS"];
 
 // badge is a run's status as a coloured label.
 export function badge(status) {
