@@ -31,7 +31,7 @@ const consoleTimeout = 30 * time.Second
 
 // consoleEnv is the proxy in sandbox mode, in front of a sandbox on the real
 // clock with its rate limits on, as `make run` serves it.
-func consoleEnv(t *testing.T) string {
+func consoleEnv(t *testing.T) *httptest.Server {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{Step: 250 * time.Millisecond, RateLimits: true})
 	upstream := httptest.NewServer(sb)
@@ -51,7 +51,7 @@ func consoleEnv(t *testing.T) string {
 		srv.Close()
 		hub.Close()
 	})
-	return srv.URL
+	return srv
 }
 
 // consoleDriver runs the console's steps in a browser tab.
@@ -179,7 +179,8 @@ func seqString(n int) string { return strings.Join(seq(0, n), ",") }
 // sandbox as a person would.
 func TestConsoleInABrowser(t *testing.T) {
 	b := browsertest.New(t)
-	d := consoleDriver{b: b, proxy: consoleEnv(t)}
+	srv := consoleEnv(t)
+	d := consoleDriver{b: b, proxy: srv.URL}
 	d.do(t, "viewport", chromedp.EmulateViewport(1100, 900))
 
 	t.Run("signs in by itself in sandbox mode", func(t *testing.T) {
@@ -296,6 +297,20 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Logf("stopped run %d", stopID)
 	})
 
+	t.Run("a dropped stream resumes without losing or repeating a line", func(t *testing.T) {
+		dropID := d.createRun(t, "Survive a drop sandbox:step=300ms sandbox:logs=12")
+		d.do(t, "opening the run", chromedp.Click(chromedp.CSS("#create-note a")), chromedp.WaitVisible(chromedp.CSS("#run-view")))
+		d.until(t, "the first lines", `document.querySelectorAll("#logs li.log").length >= 2`)
+		srv.CloseClientConnections() // the browser reconnects with Last-Event-ID
+		d.until(t, "done", `document.getElementById("log-state").textContent === "(done)"`)
+		if got := eval[string](t, d, logPositions); got != seqString(12) {
+			t.Errorf("log positions shown %s, want 0..11 once each", got)
+		}
+		if n := countRequests(b, fmt.Sprintf("/agent-runs/%d/logs/stream", dropID)); n < 2 {
+			t.Errorf("the stream was opened %d times, want a reconnection", n)
+		}
+	})
+
 	t.Run("a 429 says when to retry", func(t *testing.T) {
 		for range 10 { // use up the sandbox's 10 creates a minute of this token
 			resp, _ := call(t, "POST", d.proxy+"/agent-runs", `{"prompt":"filler"}`, "Authorization", "Bearer sandbox")
@@ -331,4 +346,3 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the console requested URLs off 127.0.0.1: %v", off)
 	}
 }
-
