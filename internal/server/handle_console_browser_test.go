@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,11 +33,21 @@ var screenshots = flag.String("screenshots", "", "save the console's screenshots
 const consoleTimeout = 30 * time.Second
 
 // consoleEnv is the proxy in sandbox mode, in front of a sandbox on the real
-// clock with its rate limits on, as `make run` serves it.
-func consoleEnv(t *testing.T) *httptest.Server {
+// clock with its rate limits on, as `make run` serves it. sawImage is set
+// when a create reaching the sandbox carries a PNG as a data URI.
+func consoleEnv(t *testing.T, sawImage *atomic.Bool) *httptest.Server {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{Step: 250 * time.Millisecond, RateLimits: true})
-	upstream := httptest.NewServer(sb)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/agent/run") {
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if bytes.Contains(body, []byte(`"images":["data:image/png;base64,`)) {
+				sawImage.Store(true)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		sb.ServeHTTP(w, r)
+	}))
 	t.Cleanup(upstream.Close)
 	cfg, err := config.Load(nil, func(k string) string {
 		return map[string]string{"CODEGEN_BASE_URL": upstream.URL + "/v1"}[k]
@@ -179,7 +192,8 @@ func seqString(n int) string { return strings.Join(seq(0, n), ",") }
 // sandbox as a person would.
 func TestConsoleInABrowser(t *testing.T) {
 	b := browsertest.New(t)
-	srv := consoleEnv(t)
+	var sawImage atomic.Bool
+	srv := consoleEnv(t, &sawImage)
 	d := consoleDriver{b: b, proxy: srv.URL}
 	d.do(t, "viewport", chromedp.EmulateViewport(1100, 900))
 
@@ -309,6 +323,55 @@ func TestConsoleInABrowser(t *testing.T) {
 		if n := countRequests(b, fmt.Sprintf("/agent-runs/%d/logs/stream", dropID)); n < 2 {
 			t.Errorf("the stream was opened %d times, want a reconnection", n)
 		}
+	})
+
+	t.Run("auto-scroll stops while the reader is further up", func(t *testing.T) {
+		d.createRun(t, "Scroll sandbox:step=300ms sandbox:logs=40")
+		d.do(t, "opening the run", chromedp.Click(chromedp.CSS("#create-note a")), chromedp.WaitVisible(chromedp.CSS("#run-view")))
+		d.until(t, "a scrolling list", `(l => l.scrollHeight > l.clientHeight + 50 && l.scrollTop > 0)(document.getElementById("logs"))`)
+		d.do(t, "scrolling up", chromedp.Evaluate[chromedp.Void](`(l => { l.scrollTop = 0; l.dispatchEvent(new Event("scroll")) })(document.getElementById("logs"))`))
+		shown := eval[int](t, d, `document.querySelectorAll("#logs li.log").length`)
+		d.until(t, "done", `document.getElementById("log-state").textContent === "(done)"`)
+		if eval[int](t, d, `document.querySelectorAll("#logs li.log").length`) == shown {
+			t.Fatal("no entry arrived after the reader scrolled up")
+		}
+		if top := eval[int](t, d, `document.getElementById("logs").scrollTop`); top != 0 {
+			t.Errorf("the list scrolled to %d while the reader was at the top", top)
+		}
+		d.do(t, "jumping to the latest", chromedp.Click(chromedp.CSS("#jump")))
+		if !eval[bool](t, d, `(l => l.scrollHeight - l.scrollTop - l.clientHeight < 24)(document.getElementById("logs"))`) {
+			t.Error("Jump to the latest entry did not scroll to the end")
+		}
+	})
+
+	t.Run("sends images as data URIs", func(t *testing.T) {
+		png := filepath.Join(t.TempDir(), "dot.png")
+		// A 1x1 PNG.
+		dot, _ := base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+		if err := os.WriteFile(png, dot, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d.do(t, "choosing an image",
+			chromedp.Navigate(d.proxy+"/#/"),
+			chromedp.WaitVisible(chromedp.CSS("#list-view")),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("create").open = true; document.getElementById("create-note").textContent = ""`),
+			chromedp.SetUploadFiles(chromedp.CSS("#c-images"), []string{png}),
+			chromedp.SetValue(chromedp.CSS("#c-prompt"), "Look at this picture"),
+			chromedp.Click(chromedp.CSS("#c-submit")),
+		)
+		d.until(t, "the created run", `document.querySelector("#create-note a") !== null || !document.getElementById("create-error").hidden`)
+		if !sawImage.Load() {
+			t.Errorf("the create did not carry the image as a data URI: %s", eval[string](t, d, `document.getElementById("create-error").textContent`))
+		}
+	})
+
+	t.Run("signs in with the keyboard", func(t *testing.T) {
+		d.do(t, "signing out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-view")))
+		if eval[string](t, d, `document.activeElement.id`) != "token" {
+			t.Error("signing in does not start in the token field")
+		}
+		d.do(t, "typing a token and Enter", chromedp.KeyEvent("sandbox\r"), chromedp.WaitVisible(chromedp.CSS("#list-view")))
+		d.until(t, "the runs", `document.querySelectorAll("#runs li.run").length > 0`)
 	})
 
 	t.Run("a 429 says when to retry", func(t *testing.T) {
