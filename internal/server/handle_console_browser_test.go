@@ -36,6 +36,12 @@ const consoleTimeout = 30 * time.Second
 // clock with its rate limits on, as `make run` serves it. sawImage is set
 // when a create reaching the sandbox carries a PNG as a data URI.
 func consoleEnv(t *testing.T, sawImage *atomic.Bool) *httptest.Server {
+	return consoleEnvWith(t, sawImage, nil)
+}
+
+// consoleEnvWith is consoleEnv with the proxy's handler wrapped by wrap,
+// when not nil.
+func consoleEnvWith(t *testing.T, sawImage *atomic.Bool, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{Step: 250 * time.Millisecond, RateLimits: true})
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +64,11 @@ func consoleEnv(t *testing.T, sawImage *atomic.Bool) *httptest.Server {
 	cfg.Sandbox = true // what /health reports, so the page signs in by itself
 	client := &codegen.Client{BaseURL: cfg.BaseURL, RequestID: RequestID, Retries: -1}
 	hub := &stream.Hub{Client: client, Interval: 500 * time.Millisecond, Budget: 50, Linger: 20 * time.Millisecond}
-	srv := httptest.NewServer(newHandler(t, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Version: "test", Started: time.Now()}))
+	h := newHandler(t, Deps{Logger: newTestLogger(io.Discard), Config: cfg, Client: client, Streams: hub, Version: "test", Started: time.Now()})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		hub.Shutdown()
 		srv.Close()
@@ -407,5 +417,57 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	if off := b.OffHost(); len(off) > 0 {
 		t.Errorf("the console requested URLs off 127.0.0.1: %v", off)
+	}
+}
+
+// TestConsoleListFollowsTheFeedContract serves the runs feed as
+// CONTRACTS.md describes it from a stand-in, whatever this build's feed
+// does: a changed run is updated in place, a new one appears at the top,
+// an error event shows its envelope, all without reading the list again.
+func TestConsoleListFollowsTheFeedContract(t *testing.T) {
+	b := browsertest.New(t)
+	release := make(chan struct{})
+	defer close(release)
+	feed := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/agent-runs/stream" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if r.URL.Query().Get("access_token") != "sandbox" || r.URL.Query().Get("org_id") != "323" {
+				t.Errorf("the feed was asked %s", r.URL.RawQuery)
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "retry: 3000\n\n"+
+				"id: 1\nevent: run\ndata: {\"id\":12345,\"organization_id\":323,\"status\":\"RUNNING\",\"summary\":\"Running <b>again</b>\"}\n\n"+
+				"id: 2\nevent: run\ndata: {\"id\":99999,\"organization_id\":323,\"status\":\"PENDING\",\"web_url\":\"javascript:alert(1)\"}\n\n"+
+				"event: error\ndata: {\"error\":\"Rate limit exceeded.\",\"status_code\":429,\"request_id\":\"feed-req-1\",\"code\":\"rate_limited\"}\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+	}
+	var sawImage atomic.Bool
+	d := consoleDriver{b: b, proxy: consoleEnvWith(t, &sawImage, feed).URL}
+	d.do(t, "opening /", chromedp.Navigate(d.proxy+"/"), chromedp.WaitVisible(chromedp.CSS("#list-view")))
+	d.until(t, "the new run at the top", `document.querySelector("#runs li.run").dataset.id === "99999"`)
+	d.until(t, "12345 RUNNING", `document.querySelector('#runs li.run[data-id="12345"] .badge').dataset.status === "RUNNING"`)
+	if got := eval[string](t, d, `document.querySelector('#runs li.run[data-id="12345"] .run-title').textContent`); got != "Running <b>again</b>" {
+		t.Errorf("summary shown %q, want it as text", got)
+	}
+	if n := eval[int](t, d, `document.querySelectorAll('#runs a[href^="javascript:"]').length`); n != 0 {
+		t.Error("a javascript: URL became a link")
+	}
+	d.until(t, "the feed's error", `document.querySelector("#error .err-rid") !== null`)
+	if got := eval[string](t, d, `document.getElementById("error").textContent`); !strings.Contains(got, "Rate limit exceeded.") || !strings.Contains(got, "feed-req-1") {
+		t.Errorf("error shown %q", got)
+	}
+	if got := eval[string](t, d, `document.getElementById("live").textContent`); !strings.HasPrefix(got, "Live") {
+		t.Errorf("live status %q", got)
+	}
+	if n := countRequests(b, "/agent-runs?page="); n != 1 {
+		t.Errorf("the page read the list %d times, want once", n)
 	}
 }

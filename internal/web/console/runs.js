@@ -45,7 +45,12 @@ export function listView(fail) {
     $("refresh").hidden = !showRefresh;
   };
 
+  // fresh holds the runs the feed sent since the list was last requested,
+  // to apply over its answer, which may be older than they are.
+  let fresh = new Map();
+
   async function load() {
+    fresh = new Map();
     const q = new URLSearchParams({ page: state.page, limit: LIMIT });
     if (state.status) q.set("status", state.status);
     if (state.source) q.set("source_type", state.source);
@@ -56,6 +61,7 @@ export function listView(fail) {
       $("runs").replaceChildren(...(data.items || []).map(runItem));
       if (!data.items || !data.items.length) $("runs").append(el("li", { class: "empty" }, "No runs here."));
       pager();
+      for (const run of fresh.values()) upsert(run);
     } catch (e) { fail(e); }
   }
 
@@ -91,7 +97,11 @@ export function listView(fail) {
     feed = new EventSource(streamURL(FEED));
     feed.addEventListener("open", () => live("Live: the list updates by itself.", false));
     feed.addEventListener("run", (e) => {
-      try { upsert(JSON.parse(e.data)); } catch { /* a malformed event is skipped */ }
+      let run;
+      try { run = JSON.parse(e.data); } catch { return; } // a malformed event is skipped
+      fresh.set(run.id, run);
+      if (fresh.size > 200) fresh.delete(fresh.keys().next().value); // bounded: the oldest goes
+      upsert(run);
     });
     feed.addEventListener("error", (e) => {
       if (e.data) { // the feed's own error event: an envelope; the feed goes on
