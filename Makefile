@@ -18,12 +18,19 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
 	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
 
-.PHONY: run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots
+.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots
 
 # exec: Ctrl-C reaches the server alone, which stops gracefully and exits 0,
 # so make reports no error (go run would).
 run: build
 	exec bin/codegen-proxy
+
+# A local cluster: redis-server, the sandbox as the one upstream, three
+# replicas with REDIS_URL and nginx round-robin in front, all on 127.0.0.1
+# (nginx on CLUSTER_PORT, default 8080). Ctrl-C stops it. See docs/deploy.md.
+cluster: build
+	CGO_ENABLED=0 go build -trimpath -o bin/codegen-sandbox ./cmd/codegen-sandbox
+	exec deploy/cluster.sh
 
 build: assets
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/codegen-proxy ./cmd/codegen-proxy

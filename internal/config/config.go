@@ -104,6 +104,11 @@ type Config struct {
 	// (SANDBOX_RATE_LIMITS).
 	SandboxStep       time.Duration
 	SandboxRateLimits bool
+	// RedisURL, if set, is the Redis that replicas share (REDIS_URL):
+	// redis://, rediss:// or unix://. Empty means every replica works alone
+	// in memory. RedisTimeout bounds one Redis call (REDIS_TIMEOUT).
+	RedisURL     string
+	RedisTimeout time.Duration
 	// PprofAddr, if set, serves Go's net/http/pprof profiles on a listener
 	// of its own (PPROF_ADDR). Its host must be a loopback IP literal
 	// (names, even localhost, are refused) unless PprofAllowRemote
@@ -200,6 +205,9 @@ func (c *Config) validate() error {
 		}
 		c.CORSOrigins[i] = origin
 	}
+	if err := checkRedisURL(c.RedisURL); err != nil {
+		return err
+	}
 	if c.PprofAddr != "" && !c.PprofAllowRemote && !loopback(c.PprofAddr) {
 		return &Error{fmt.Sprintf("PPROF_ADDR=%q is not a loopback IP address: profiles show the process's internals; "+
 			"use 127.0.0.1:PORT (or [::1]:PORT; a name, even localhost, may resolve elsewhere), "+
@@ -231,4 +239,37 @@ Settings (a flag wins over its environment variable):
 	fmt.Fprintf(w, "  --%-22s %s\n", "version", "print the version and exit")
 	fmt.Fprintf(w, "  --%-22s %s\n", "healthcheck", "check the /health of the server on --addr/PORT and exit 0 if healthy (for containers)")
 	fmt.Fprintf(w, "  --%-22s %s\n", "help", "print this help and exit")
+}
+
+// checkRedisURL accepts an empty REDIS_URL or one go-redis can dial. Its
+// errors show the URL with any password redacted.
+func checkRedisURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &Error{"REDIS_URL: not a URL; want redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock"}
+	}
+	bad := func(why string) error {
+		return &Error{fmt.Sprintf("REDIS_URL=%q: %s; want redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock", u.Redacted(), why)}
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Hostname() == "" {
+			return bad("no host")
+		}
+		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+			if n, err := strconv.Atoi(db); err != nil || n < 0 {
+				return bad("the path must be a database number")
+			}
+		}
+	case "unix":
+		if u.Path == "" {
+			return bad("no socket path")
+		}
+	default:
+		return bad("unknown scheme")
+	}
+	return nil
 }

@@ -116,6 +116,12 @@ func TestInvalidSettingsAreClearErrors(t *testing.T) {
 		{"in-flight bodies not a number", map[string]string{"MAX_INFLIGHT_BODY_BYTES": "lots"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
 		{"in-flight bodies below one body", map[string]string{"MAX_BODY_BYTES": "65536", "MAX_INFLIGHT_BODY_BYTES": "65535"}, nil, "MAX_INFLIGHT_BODY_BYTES"},
 		{"one body above the in-flight default", nil, []string{"--max-body-bytes", "268435456"}, "MAX_INFLIGHT_BODY_BYTES"},
+		{"redis scheme", map[string]string{"REDIS_URL": "http://127.0.0.1:6379"}, nil, "REDIS_URL"},
+		{"redis without host", map[string]string{"REDIS_URL": "redis:///0"}, nil, "no host"},
+		{"redis database not a number", map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/x"}, nil, "database number"},
+		{"redis unix without path", map[string]string{"REDIS_URL": "unix://"}, nil, "no socket path"},
+		{"redis password redacted", map[string]string{"REDIS_URL": "redis://u:hunter2@h:1/x"}, nil, "u:xxxxx@h"},
+		{"redis timeout", map[string]string{"REDIS_TIMEOUT": "0s"}, nil, "REDIS_TIMEOUT"},
 		{"unknown flag", nil, []string{"--nope"}, "nope"},
 		{"bad flag value", nil, []string{"--stream-poll", "0s"}, "stream-poll"},
 		{"stray argument", nil, []string{"serve"}, "serve"},
@@ -209,5 +215,24 @@ func TestHelpListsEverySettingWithItsEnvironmentName(t *testing.T) {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}
+	}
+}
+
+func TestRedisSettings(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "redis://:pw@redis:6379", "rediss://user:pw@redis.example:6380/2",
+		"unix:///run/redis/redis.sock", "unix:///tmp/r.sock?db=1"} {
+		c, err := Load(nil, env(map[string]string{"REDIS_URL": u, "REDIS_TIMEOUT": "50ms"}), &bytes.Buffer{})
+		if err != nil || c.RedisURL != u || c.RedisTimeout != 50*time.Millisecond {
+			t.Errorf("REDIS_URL=%s: got %q, %v, %v; want it accepted", u, c.RedisURL, c.RedisTimeout, err)
+		}
+	}
+	c, _ := Load(nil, env(nil), &bytes.Buffer{})
+	if c.RedisURL != "" || c.RedisTimeout != 200*time.Millisecond {
+		t.Errorf("defaults: REDIS_URL %q, REDIS_TIMEOUT %v; want empty (no Redis) and 200ms", c.RedisURL, c.RedisTimeout)
+	}
+	_, err := Load(nil, env(map[string]string{"REDIS_URL": "redis://u:hunter2@h:1/x"}), &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v, want an error without the password", err)
 	}
 }

@@ -146,6 +146,10 @@ var settings = []setting{
 		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"pprof-allow-remote", "BOOL", "PPROF_ALLOW_REMOTE", "false", "allow a PPROF_ADDR that is not a loopback IP address (logged as a warning)",
 		boolean(func(c *Config) *bool { return &c.PprofAllowRemote })},
+	{"redis-url", "URL", "REDIS_URL", "", "Redis shared by replicas: redis://[user:pass@]host:port/db, rediss:// (TLS) or unix:///path.sock; empty: each replica alone, in memory",
+		func(c *Config, v string) error { c.RedisURL = v; return nil }}, // checked in validate, which never shows the password
+	{"redis-timeout", "DURATION", "REDIS_TIMEOUT", "200ms", "bound on one Redis call; past it the replica works on local state and reports degraded",
+		duration(func(c *Config) *time.Duration { return &c.RedisTimeout })},
 	{"sandbox-step", "DURATION", "SANDBOX_STEP", "1.2s", "time between a sandbox run's steps",
 		duration(func(c *Config) *time.Duration { return &c.SandboxStep })},
 	{"sandbox-rate-limits", "BOOL", "SANDBOX_RATE_LIMITS", "true", "apply the Codegen API's documented rate limits in the sandbox",

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"golang.org/x/time/rate"
+)
+
+// Limit is a budget class's rate: Rate calls per Period, of which Burst may
+// come at once. A caller with lower priority may pass a smaller Burst on the
+// same class: on the same GCRA state it is refused while fewer than
+// (full Burst - its Burst) calls are left, which keeps that many in reserve
+// for the others.
+type Limit struct {
+	Rate   int
+	Period time.Duration
+	Burst  int
+}
+
+// Budget paces each token's upstream calls per class on the Redis server's
+// clock (GCRA, github.com/go-redis/redis_rate), so that all replicas
+// together keep within one budget. While Redis is unreachable each replica
+// paces on a local limiter at the rate divided by the last known number of
+// replicas. Client is required; MaxLocal has a useful zero value. It is safe
+// for concurrent use.
+type Budget struct {
+	Client *Client
+	// MaxLocal bounds the local limiters kept for the fallback (one per
+	// token and class); past it they are all dropped and start afresh. If
+	// zero, 10000.
+	MaxLocal int
+
+	once    sync.Once
+	limiter *redis_rate.Limiter
+	mu      sync.Mutex
+	local   map[localKey]*localLimiter
+}
+
+type localKey struct {
+	tok   TokenHash
+	class string
+}
+
+type localLimiter struct {
+	lim      *rate.Limiter
+	replicas int
+	limit    Limit
+	until    time.Time // paused until
+}
+
+// Allow counts one call of class by tok if the budget has room, and
+// reports whether it did; if not, retryAfter is how long until it will.
+// It never fails because of Redis: it falls back to the local limiter.
+func (b *Budget) Allow(ctx context.Context, tok TokenHash, class string, l Limit) (ok bool, retryAfter time.Duration) {
+	b.once.Do(func() { b.limiter = redis_rate.NewLimiter(b.Client.rdb) })
+	c := b.Client
+	if c.Healthy() {
+		if ok, retryAfter, err := b.allowShared(ctx, tok, class, l); err == nil {
+			return ok, retryAfter
+		}
+	}
+	return b.allowLocal(tok, class, l)
+}
+
+func (b *Budget) allowShared(ctx context.Context, tok TokenHash, class string, l Limit) (bool, time.Duration, error) {
+	c := b.Client
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	// A Pause (an upstream 429) holds the class back for everyone.
+	paused, err := c.rdb.PTTL(ctx, b.pauseKey(tok, class)).Result()
+	if c.note(err) != nil {
+		return false, 0, err
+	}
+	if paused > 0 {
+		return false, paused, nil
+	}
+	res, err := b.limiter.Allow(ctx, b.key(tok, class), redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst})
+	if c.note(err) != nil {
+		return false, 0, err
+	}
+	if res.Allowed > 0 {
+		return true, 0, nil // redis_rate says -1 for "no wait"
+	}
+	return false, res.RetryAfter, nil
+}
+
+// Wait waits up to maxWait for a slot of class for tok, and counts it. It
+// returns 0 once counted; or, when no slot comes within maxWait, how long
+// until one will, having counted nothing; or ctx's error.
+func (b *Budget) Wait(ctx context.Context, tok TokenHash, class string, l Limit, maxWait time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(maxWait)
+	for {
+		ok, after := b.Allow(ctx, tok, class, l)
+		if ok {
+			return 0, nil
+		}
+		if time.Now().Add(after).After(deadline) {
+			return after, nil
+		}
+		t := time.NewTimer(max(after, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Pause holds back tok's calls of class on every replica for d, as an
+// upstream 429's Retry-After asks; locally too, should Redis be down.
+func (b *Budget) Pause(ctx context.Context, tok TokenHash, class string, d time.Duration) {
+	c := b.Client
+	b.mu.Lock()
+	if ll := b.local[localKey{tok, class}]; ll != nil {
+		ll.until = time.Now().Add(d)
+	}
+	b.mu.Unlock()
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	c.note(c.rdb.Set(ctx, b.pauseKey(tok, class), 1, d).Err())
+}
+
+func (b *Budget) key(tok TokenHash, class string) string {
+	return b.Client.prefix() + "budget:{" + tok.String() + "}:" + class
+}
+
+func (b *Budget) pauseKey(tok TokenHash, class string) string {
+	return b.Client.prefix() + "pause:{" + tok.String() + "}:" + class
+}
+
+// allowLocal paces on this replica alone, with its share of the budget.
+func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Duration) {
+	n := b.Client.Replicas()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := localKey{tok, class}
+	ll := b.local[k]
+	if ll == nil || ll.replicas != n || ll.limit != l {
+		if b.local == nil || len(b.local) >= b.maxLocal() {
+			b.local = map[localKey]*localLimiter{}
+		}
+		every := l.Period * time.Duration(n) / time.Duration(max(l.Rate, 1))
+		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(l.Burst/n, 1)), replicas: n, limit: l}
+		b.local[k] = ll
+	}
+	if d := time.Until(ll.until); d > 0 {
+		return false, d
+	}
+	r := ll.lim.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return false, d
+	}
+	return true, 0
+}
+
+func (b *Budget) maxLocal() int {
+	if b.MaxLocal > 0 {
+		return b.MaxLocal
+	}
+	return 10000
+}

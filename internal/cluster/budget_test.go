@@ -1,0 +1,157 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const rawToken = "sk-very-secret-token-1234567890"
+
+var perMinute10 = Limit{Rate: 10, Period: time.Minute, Burst: 10}
+
+func TestBudgetIsSharedByReplicas(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	tok := HashToken(rawToken)
+	bs := []*Budget{{Client: cs[0]}, {Client: cs[1]}, {Client: cs[2]}}
+	allowed := 0
+	for i := range 30 { // round robin over the replicas
+		b := bs[i%3]
+		if ok, _ := b.Allow(ctx, tok, "general", perMinute10); ok {
+			allowed++
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("3 replicas allowed %d calls of a 10/minute budget, want 10", allowed)
+	}
+	if ok, after := bs[0].Allow(ctx, tok, "logs", perMinute10); !ok || after != 0 {
+		t.Fatalf("another class = %v, %v; want its own budget", ok, after)
+	}
+	if ok, _ := bs[0].Allow(ctx, HashToken("other"), "general", perMinute10); !ok {
+		t.Fatal("another token shares the budget")
+	}
+}
+
+func TestBudgetReserveForHigherPriority(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	b := &Budget{Client: cs[0]}
+	tok := HashToken(rawToken)
+	normal := perMinute10
+	normal.Burst = 7 // keeps 3 in reserve
+	n := 0
+	for range 10 {
+		if ok, _ := b.Allow(ctx, tok, "general", normal); ok {
+			n++
+		}
+	}
+	if n != 7 {
+		t.Fatalf("normal priority got %d of 10, want 7", n)
+	}
+	for i := range 3 {
+		if ok, _ := b.Allow(ctx, tok, "general", perMinute10); !ok {
+			t.Fatalf("the reserve refused its call %d", i+1)
+		}
+	}
+	if ok, _ := b.Allow(ctx, tok, "general", perMinute10); ok {
+		t.Fatal("allowed past the whole budget")
+	}
+}
+
+func TestBudgetPauseHoldsEveryReplica(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 2)
+	ctx := testCtx(t)
+	tok := HashToken(rawToken)
+	(&Budget{Client: cs[0]}).Pause(ctx, tok, "general", time.Minute)
+	ok, after := (&Budget{Client: cs[1]}).Allow(ctx, tok, "general", perMinute10)
+	if ok || after < 59*time.Second {
+		t.Fatalf("Allow on another replica during a pause = %v, %v; want refused for about a minute", ok, after)
+	}
+	wait, err := (&Budget{Client: cs[1]}).Wait(ctx, tok, "general", perMinute10, 10*time.Millisecond)
+	if err != nil || wait < 59*time.Second {
+		t.Fatalf("Wait = %v, %v; want refused at once with the pause's length", wait, err)
+	}
+}
+
+func TestBudgetFallsBackToItsShareWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 2)
+	ctx := testCtx(t)
+	eventually(t, "both replicas counted", func() bool { return cs[0].Replicas() == 2 })
+	srv.Stop()
+	eventually(t, "degraded", func() bool { return cs[0].Ready() != nil })
+	b := &Budget{Client: cs[0]}
+	tok := HashToken(rawToken)
+	n := 0
+	for range 10 {
+		if ok, _ := b.Allow(ctx, tok, "general", perMinute10); ok {
+			n++
+		}
+	}
+	if n != 5 {
+		t.Fatalf("a degraded replica of 2 allowed %d of a 10 burst, want 5 (its share)", n)
+	}
+	srv.Restart()
+	eventually(t, "rejoined", func() bool { return cs[0].Ready() == nil })
+	if ok, _ := b.Allow(ctx, tok, "general", perMinute10); !ok {
+		t.Fatal("the shared budget, empty after the restart, refused")
+	}
+}
+
+// TestNoTokenInRedis scans every key and value after each kind of use.
+func TestNoTokenInRedis(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	tok := HashToken(rawToken)
+	b := &Budget{Client: cs[0]}
+	b.Allow(ctx, tok, "general", perMinute10)
+	b.Pause(ctx, tok, "logs", time.Minute)
+	s := RunScope(tok, 1, 2)
+	l := cs[0].Lease(s, time.Minute)
+	l.Acquire(ctx)
+	(&History{Client: cs[0]}).Append(ctx, l, 0, entries(0, 2))
+	cache := &Cache{Client: cs[0]}
+	cache.Fetch(ctx, tok, "org/1/run/2", time.Minute, func(context.Context) ([]byte, error) { return []byte("{}"), nil })
+	cache.Invalidate(ctx, tok)
+	rdb := srv.Client()
+	keys := rdb.Keys(ctx, "*").Val()
+	if len(keys) < 5 {
+		t.Fatalf("only %d keys in Redis: %v; the test should cover more", len(keys), keys)
+	}
+	for _, k := range keys {
+		if text := k + " " + valueOf(ctx, t, rdb, k); strings.Contains(text, "sk-very-secret") {
+			t.Errorf("key %q holds the token: %s", k, text)
+		}
+	}
+}
+
+// valueOf renders the value of k, whatever its type, as text.
+func valueOf(ctx context.Context, t *testing.T, rdb *redis.Client, k string) string {
+	var v any
+	var err error
+	switch typ := rdb.Type(ctx, k).Val(); typ {
+	case "string":
+		v, err = rdb.Get(ctx, k).Result()
+	case "stream":
+		v, err = rdb.XRange(ctx, k, "-", "+").Result()
+	case "zset":
+		v, err = rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+	case "hash":
+		v, err = rdb.HGetAll(ctx, k).Result()
+	default:
+		t.Fatalf("key %q of type %q: teach the test to read it", k, typ)
+	}
+	if err != nil {
+		t.Fatalf("read %q: %v", k, err)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,188 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrTooLarge is a cache value over MaxValueBytes: it is not kept.
+var ErrTooLarge = errors.New("cluster: cache value too large")
+
+// Cache keeps each token's answers in Redis with a TTL, and lets one replica
+// fetch a missing answer while the others wait for it, under a short lock.
+// Entries are named by the token's hash, a generation that Invalidate moves
+// on, and the SHA-256 of the read's name. Client is required; the other
+// fields have useful zero values. It is safe for concurrent use.
+type Cache struct {
+	Client *Client
+	// MaxValueBytes bounds one value; larger ones are served but not kept.
+	// If zero, 1 MiB.
+	MaxValueBytes int
+	// LockTTL is how long one replica may fetch before the others stop
+	// waiting for it and fetch themselves. If zero, 5 seconds.
+	LockTTL time.Duration
+	// Poll is how often a waiting replica looks for the answer. If zero,
+	// 20 milliseconds.
+	Poll time.Duration
+}
+
+// Outcome says where Fetch's answer came from.
+type Outcome uint8
+
+const (
+	Hit    Outcome = iota // kept in Redis
+	Miss                  // fetched by this call
+	Shared                // fetched by another replica, waited for
+)
+
+// Get returns tok's value for name, if kept.
+func (c *Cache) Get(ctx context.Context, tok TokenHash, name string) ([]byte, bool, error) {
+	cl := c.Client
+	key, err := c.key(ctx, tok, name)
+	if err != nil {
+		return nil, false, err
+	}
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	v, err := cl.rdb.Get(ctx, key).Bytes()
+	if errors.Is(cl.note(err), redis.Nil) {
+		return nil, false, nil
+	}
+	return v, err == nil, err
+}
+
+// Set keeps val as tok's value for name for ttl.
+func (c *Cache) Set(ctx context.Context, tok TokenHash, name string, val []byte, ttl time.Duration) error {
+	if len(val) > c.maxValue() {
+		return ErrTooLarge
+	}
+	cl := c.Client
+	key, err := c.key(ctx, tok, name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	return cl.note(cl.rdb.Set(ctx, key, val, ttl).Err())
+}
+
+// Fetch returns tok's value for name: the kept one, or the answer of the
+// one replica that holds the fetch lock, or else it calls fetch itself and
+// keeps the answer for ttl. Errors of fetch are returned and never kept.
+// When Redis is unreachable it calls fetch.
+func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
+	fetch func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+	lock := c.Client.prefix() + "lock:{" + tok.String() + "}:" + nameHash(name)
+	waitUntil := time.Now().Add(c.lockTTL())
+	tick := time.NewTicker(c.poll())
+	defer tick.Stop()
+	for waited := false; ; waited = true {
+		v, ok, err := c.Get(ctx, tok, name)
+		if ok {
+			if waited {
+				return v, Shared, nil
+			}
+			return v, Hit, nil
+		}
+		if err != nil || time.Now().After(waitUntil) {
+			return c.fetchAndKeep(ctx, tok, name, ttl, fetch, lock, "")
+		}
+		if mine := c.tryLock(ctx, lock); mine != "" {
+			// The holder before us may have kept the answer just now.
+			if v, ok, _ := c.Get(ctx, tok, name); ok {
+				c.unlock(ctx, lock, mine)
+				return v, Shared, nil
+			}
+			return c.fetchAndKeep(ctx, tok, name, ttl, fetch, lock, mine)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, Miss, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Cache) fetchAndKeep(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
+	fetch func(context.Context) ([]byte, error), lock, mine string) ([]byte, Outcome, error) {
+	v, err := fetch(ctx)
+	if err == nil {
+		c.Set(ctx, tok, name, v, ttl)
+	}
+	if mine != "" {
+		c.unlock(ctx, lock, mine)
+	}
+	return v, Miss, err
+}
+
+// unlock releases the fetch lock if it is still ours, even when ctx ended.
+func (c *Cache) unlock(ctx context.Context, lock, mine string) {
+	cl := c.Client
+	ctx, cancel := cl.callCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	cl.note(releaseLease.Run(ctx, cl.rdb, []string{lock}, mine).Err())
+}
+
+// tryLock takes the fetch lock and returns its value, or "" if another
+// replica holds it or Redis did not answer.
+func (c *Cache) tryLock(ctx context.Context, key string) string {
+	cl := c.Client
+	v := randomValue()
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	ok, err := cl.rdb.SetNX(ctx, key, v, c.lockTTL()).Result()
+	if cl.note(err) != nil || !ok {
+		return ""
+	}
+	return v
+}
+
+// Invalidate drops all of tok's values at once, by moving its generation on.
+func (c *Cache) Invalidate(ctx context.Context, tok TokenHash) error {
+	cl := c.Client
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	// The generation outlives any entry by far; then it may start again.
+	_, err := cl.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, c.genKey(tok))
+		p.Expire(ctx, c.genKey(tok), 24*time.Hour)
+		return nil
+	})
+	return cl.note(err)
+}
+
+// key names tok's value for name in its current generation.
+func (c *Cache) key(ctx context.Context, tok TokenHash, name string) (string, error) {
+	cl := c.Client
+	ctx, cancel := cl.callCtx(ctx)
+	defer cancel()
+	gen, err := cl.rdb.Get(ctx, c.genKey(tok)).Int64()
+	if err != nil && !errors.Is(cl.note(err), redis.Nil) {
+		return "", err
+	}
+	return cl.prefix() + "cache:{" + tok.String() + "}:" + strconv.FormatInt(gen, 10) + ":" + nameHash(name), nil
+}
+
+func (c *Cache) genKey(tok TokenHash) string { return c.Client.prefix() + "gen:{" + tok.String() + "}" }
+
+// nameHash keeps key names short whatever the read's parameters.
+func nameHash(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(h[:16])
+}
+
+func (c *Cache) maxValue() int {
+	if c.MaxValueBytes > 0 {
+		return c.MaxValueBytes
+	}
+	return 1 << 20
+}
+
+func (c *Cache) lockTTL() time.Duration { return orDefault(c.LockTTL, 5*time.Second) }
+func (c *Cache) poll() time.Duration    { return orDefault(c.Poll, 20*time.Millisecond) }

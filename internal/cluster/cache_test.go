@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCacheOneReplicaFetchesTheOthersWait(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	tok := HashToken(rawToken)
+	var calls atomic.Int32
+	release := make(chan struct{})
+	fetch := func(context.Context) ([]byte, error) {
+		calls.Add(1)
+		<-release // held until every replica is asking
+		return []byte(`{"id":1}`), nil
+	}
+	var wg sync.WaitGroup
+	outcomes := make([]Outcome, 9)
+	var asking atomic.Int32
+	for i := range outcomes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			asking.Add(1)
+			v, o, err := (&Cache{Client: cs[i%3]}).Fetch(ctx, tok, "org/1/run/1", time.Minute, fetch)
+			if err != nil || string(v) != `{"id":1}` {
+				t.Errorf("Fetch = %s, %v", v, err)
+			}
+			outcomes[i] = o
+		}()
+	}
+	eventually(t, "all asking and one fetching", func() bool { return asking.Load() == 9 && calls.Load() == 1 })
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d fetches for 9 concurrent reads on 3 replicas, want 1", n)
+	}
+	misses := 0
+	for _, o := range outcomes {
+		if o == Miss {
+			misses++
+		}
+	}
+	if misses != 1 {
+		t.Fatalf("outcomes %v: want one Miss, the others Shared", outcomes)
+	}
+	if _, o, _ := (&Cache{Client: cs[1]}).Fetch(ctx, tok, "org/1/run/1", time.Minute, fetch); o != Hit {
+		t.Fatalf("a later read = %v, want Hit", o)
+	}
+	if _, _, _ = (&Cache{Client: cs[1]}).Fetch(ctx, HashToken("another"), "org/1/run/1", time.Minute, fetch); calls.Load() != 2 {
+		t.Fatal("another token was served this token's answer")
+	}
+}
+
+func TestCacheKeepsNoErrorNorOversizedValue(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	c := &Cache{Client: cs[0], MaxValueBytes: 8}
+	tok := HashToken(rawToken)
+	boom := errors.New("upstream broke")
+	if _, _, err := c.Fetch(ctx, tok, "a", time.Minute, func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("Fetch = %v, want the fetch's error", err)
+	}
+	if _, ok, _ := c.Get(ctx, tok, "a"); ok {
+		t.Fatal("an error was kept")
+	}
+	big := []byte("0123456789")
+	if v, _, err := c.Fetch(ctx, tok, "b", time.Minute, func(context.Context) ([]byte, error) { return big, nil }); err != nil || len(v) != 10 {
+		t.Fatalf("Fetch of an oversized value = %q, %v; want it served", v, err)
+	}
+	if _, ok, _ := c.Get(ctx, tok, "b"); ok {
+		t.Fatal("an oversized value was kept")
+	}
+	if err := c.Set(ctx, tok, "b", big, time.Minute); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Set oversized = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestCacheInvalidateAndTTL(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	c := &Cache{Client: cs[0]}
+	tok := HashToken(rawToken)
+	c.Set(ctx, tok, "a", []byte("1"), time.Minute)
+	keys := srv.Client().Keys(ctx, "cgp:cache:*").Val()
+	if len(keys) != 1 {
+		t.Fatalf("cache keys = %v, want 1", keys)
+	}
+	if ttl := srv.Client().PTTL(ctx, keys[0]).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("PTTL = %v, want within the minute set", ttl)
+	}
+	if err := c.Invalidate(ctx, tok); err != nil {
+		t.Fatalf("Invalidate: %v", err)
+	}
+	if _, ok, _ := c.Get(ctx, tok, "a"); ok {
+		t.Fatal("a value survived Invalidate")
+	}
+}
+
+func TestCacheFetchesItselfWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	srv.Stop()
+	v, o, err := (&Cache{Client: cs[0]}).Fetch(ctx, HashToken(rawToken), "a", time.Minute,
+		func(context.Context) ([]byte, error) { return []byte("x"), nil })
+	if err != nil || string(v) != "x" || o != Miss {
+		t.Fatalf("Fetch with Redis down = %q, %v, %v; want the fetched value", v, o, err)
+	}
+	if cs[0].Ready() == nil {
+		t.Fatal("Ready is nil with Redis down")
+	}
+}

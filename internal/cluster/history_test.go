@@ -1,0 +1,196 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func entries(from, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, `{"pos":%d}`, from+i)
+	}
+	return out
+}
+
+func TestHistoryAppendsOnlyTheNextPositionFromTheHolder(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 2)
+	ctx := testCtx(t)
+	h := &History{Client: cs[0]}
+	l := cs[0].Lease(scope, time.Minute)
+	if ok, _ := l.Acquire(ctx); !ok {
+		t.Fatal("Acquire failed")
+	}
+	next, err := h.Append(ctx, l, 0, entries(0, 3))
+	if err != nil || next != 3 {
+		t.Fatalf("Append(0, 3 entries) = %d, %v; want 3, nil", next, err)
+	}
+	if next, err = h.Append(ctx, l, 3, entries(3, 2)); err != nil || next != 5 {
+		t.Fatalf("Append(3, 2 entries) = %d, %v; want 5, nil", next, err)
+	}
+	var pe *PositionError
+	if _, err := h.Append(ctx, l, 4, entries(4, 1)); !errors.Is(err, ErrDuplicate) || !errors.As(err, &pe) || pe.Next != 5 {
+		t.Fatalf("Append(4) = %v; want ErrDuplicate with next 5", err)
+	}
+	if _, err := h.Append(ctx, l, 6, entries(6, 1)); !errors.Is(err, ErrGap) {
+		t.Fatalf("Append(6) = %v; want ErrGap", err)
+	}
+	stale := cs[1].Lease(scope, time.Minute) // a writer that does not hold the lease
+	if _, err := h.Append(ctx, stale, 5, entries(5, 1)); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("Append by a non-holder = %v; want ErrNotLeader", err)
+	}
+	p, err := (&History{Client: cs[1]}).Read(ctx, scope, 0, 100)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	assertPage(t, p, 0, 5)
+}
+
+func TestHistoryStaleLeaderAfterTakeover(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 2)
+	ctx := testCtx(t)
+	h := &History{Client: cs[0]}
+	old := cs[0].Lease(scope, time.Minute)
+	old.Acquire(ctx)
+	h.Append(ctx, old, 0, entries(0, 2))
+	srv.Client().Del(ctx, old.key) // the old lease expired
+	successor := cs[1].Lease(scope, time.Minute)
+	if ok, _ := successor.Acquire(ctx); !ok {
+		t.Fatal("successor could not acquire")
+	}
+	if _, err := h.Append(ctx, successor, 2, entries(2, 1)); err != nil {
+		t.Fatalf("successor Append: %v", err)
+	}
+	if _, err := h.Append(ctx, old, 3, entries(3, 1)); !errors.Is(err, ErrNotLeader) {
+		t.Fatalf("stale leader Append = %v; want ErrNotLeader", err)
+	}
+	if ok, _ := old.Renew(ctx); ok {
+		t.Fatal("stale leader renewed its lease after the takeover")
+	}
+	p, _ := h.Read(ctx, scope, 0, 100)
+	assertPage(t, p, 0, 3)
+}
+
+func TestHistoryTrimsAndReadsFromAPosition(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	h := &History{Client: cs[0], MaxLen: 10, IdleTTL: time.Hour, EndTTL: 2 * time.Second}
+	l := cs[0].Lease(scope, time.Minute)
+	l.Acquire(ctx)
+	for pos := 0; pos < 500; pos += 50 {
+		if _, err := h.Append(ctx, l, pos, entries(pos, 50)); err != nil {
+			t.Fatalf("Append(%d): %v", pos, err)
+		}
+	}
+	rdb := srv.Client()
+	if n := rdb.XLen(ctx, cs[0].scoped("log", scope)).Val(); n >= 500 || n < 10 {
+		t.Fatalf("XLEN = %d after 500 appends with MaxLen 10; want trimmed to about 10", n)
+	}
+	p, err := h.Read(ctx, scope, 0, 5) // trimmed away: the page starts later
+	if err != nil || p.From <= 0 {
+		t.Fatalf("Read(0) = from %d, %v; want a later position, the oldest kept", p.From, err)
+	}
+	assertPage(t, p, p.From, 5)
+	p, _ = h.Read(ctx, scope, 497, 100)
+	assertPage(t, p, 497, 3)
+	if p, _ = h.Read(ctx, scope, 500, 100); len(p.Entries) != 0 {
+		t.Fatalf("Read past the end = %d entries, want 0", len(p.Entries))
+	}
+	if ttl := rdb.PTTL(ctx, cs[0].scoped("log", scope)).Val(); ttl < 59*time.Minute {
+		t.Fatalf("PTTL while running = %v, want IdleTTL 1h", ttl)
+	}
+	if err := h.Finish(ctx, l); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if ttl := rdb.PTTL(ctx, cs[0].scoped("log", scope)).Val(); ttl <= 0 || ttl > 2*time.Second {
+		t.Fatalf("PTTL after Finish = %v, want EndTTL 2s", ttl)
+	}
+}
+
+func assertPage(t *testing.T, p Page, from, n int) {
+	t.Helper()
+	if p.From != from || len(p.Entries) != n {
+		t.Fatalf("page from %d with %d entries, want from %d with %d", p.From, len(p.Entries), from, n)
+	}
+	for i, e := range p.Entries {
+		if want := fmt.Sprintf(`{"pos":%d}`, from+i); string(e) != want {
+			t.Fatalf("entry %d = %s, want %s", from+i, e, want)
+		}
+	}
+}
+
+func TestWatchWakesOnAppend(t *testing.T) {
+	t.Parallel()
+	srv := newServerForWatch(t)
+	writer := newClient(t, srv, Options{CheckInterval: time.Hour}) // no periodic poke
+	reader := newClient(t, srv, Options{CheckInterval: time.Hour})
+	ctx := testCtx(t)
+	w := reader.Watch(scope)
+	defer w.Close()
+	l := writer.Lease(scope, time.Minute)
+	l.Acquire(ctx)
+	h := &History{Client: writer}
+	// The subscription is asynchronous: append until a notification comes.
+	pos := 0
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for woke := false; !woke; {
+		pos, _ = h.Append(ctx, l, pos, entries(pos, 1))
+		select {
+		case <-w.C:
+			woke = true
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("no notification")
+		}
+	}
+	p, _ := (&History{Client: reader}).Read(ctx, scope, 0, 100)
+	if p.Next() != pos {
+		t.Fatalf("read up to %d after the notification, want %d", p.Next(), pos)
+	}
+}
+
+func TestWatchRecoversALostNotification(t *testing.T) {
+	t.Parallel()
+	srv := newServerForWatch(t)
+	reader := newClient(t, srv, Options{CheckInterval: 50 * time.Millisecond})
+	ctx := testCtx(t)
+	w := reader.Watch(scope)
+	defer w.Close()
+	drain(w)
+	// Written behind the notifier's back, as if the PUBLISH were lost.
+	reader.Redis().XAdd(ctx, &redis.XAddArgs{Stream: reader.scoped("log", scope), ID: "0-1", Values: []any{"d", "x"}})
+	h := &History{Client: reader}
+	for {
+		select {
+		case <-w.C:
+		case <-ctx.Done():
+			t.Fatal("the periodic check never woke the reader")
+		}
+		if p, _ := h.Read(ctx, scope, 0, 10); len(p.Entries) == 1 {
+			return
+		}
+	}
+}
+
+func drain(w *Watch) {
+	for {
+		select {
+		case <-w.C:
+		default:
+			return
+		}
+	}
+}
+
+func newServerForWatch(t *testing.T) string {
+	srv, _ := replicas(t, 0)
+	return srv.URL()
+}

@@ -1,0 +1,149 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestLeaseOneHolderAmongThree(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	var won int
+	for _, c := range cs {
+		ok, err := c.Lease(scope, time.Minute).Acquire(ctx)
+		if err != nil {
+			t.Fatalf("Acquire: %v", err)
+		}
+		if ok {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of 3 contenders acquired the lease, want 1", won)
+	}
+}
+
+func TestLeaseHoldLeadsOneAtATime(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 3)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	var leading, most, turns atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		l := c.Lease(scope, 300*time.Millisecond)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Hold(ctx, func(ctx context.Context) {
+				n := leading.Add(1)
+				if n > most.Load() {
+					most.Store(n)
+				}
+				turns.Add(1)
+				<-ctx.Done() // lead until cancelled
+				leading.Add(-1)
+			})
+		}()
+	}
+	eventually(t, "a leader", func() bool { return turns.Load() >= 1 })
+	cancel() // the leader releases; the others stop contending
+	wg.Wait()
+	if got := most.Load(); got != 1 {
+		t.Fatalf("%d leaders at once, want 1", got)
+	}
+}
+
+func TestLeaseCrashedHolderIsTakenOverAfterItsTTL(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 2)
+	met := NewMetrics()
+	cs[1].met = met
+	ctx := testCtx(t)
+	const ttl = 400 * time.Millisecond
+	crashed := cs[0].Lease(scope, ttl)
+	if ok, err := crashed.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("Acquire = %v, %v; want true, nil", ok, err)
+	}
+	start := time.Now() // the crashed holder never renews nor releases
+	took := make(chan time.Duration, 1)
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- cs[1].Lease(scope, ttl).Hold(hctx, func(ctx context.Context) {
+			took <- time.Since(start)
+			<-ctx.Done()
+		})
+	}()
+	var d time.Duration
+	select {
+	case d = <-took:
+	case <-ctx.Done():
+		t.Fatal("no takeover")
+	}
+	cancel()
+	<-done
+	if d < ttl-50*time.Millisecond { // expiry is the server's; allow clock granularity
+		t.Errorf("taken over after %v, before the ttl %v ran out", d, ttl)
+	}
+	t.Logf("crashed holder's lease (ttl %v) taken over after %v", ttl, d)
+	if ok, _ := crashed.Renew(context.Background()); ok {
+		t.Error("the crashed holder renewed its lease after the takeover")
+	}
+	if got := testutil.ToFloat64(met.takeovers); got != 1 {
+		t.Errorf("takeovers = %v, want 1", got)
+	}
+}
+
+func TestLeaseReleaseHandsOverAtOnce(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 2)
+	ctx := testCtx(t)
+	a, b := cs[0].Lease(scope, time.Hour), cs[1].Lease(scope, time.Hour)
+	if ok, _ := a.Acquire(ctx); !ok {
+		t.Fatal("first Acquire failed")
+	}
+	if ok, _ := b.Acquire(ctx); ok {
+		t.Fatal("second contender acquired a held lease")
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if ok, err := b.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("Acquire after release = %v, %v; want true, nil (an hour-long lease handed over)", ok, err)
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatalf("stale Release: %v", err)
+	}
+	if ok, _ := b.Renew(ctx); !ok {
+		t.Fatal("a stale Release deleted its successor's lease")
+	}
+}
+
+func TestLeaseStepsDownWhenTakenFromIt(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	l := cs[0].Lease(scope, 300*time.Millisecond)
+	hctx, cancel := context.WithCancel(ctx)
+	held := make(chan error, 1)
+	defer func() { cancel(); <-held }()
+	stepped := make(chan struct{})
+	go func() { held <- l.Hold(hctx, func(ctx context.Context) { <-ctx.Done(); close(stepped) }) }()
+	rdb := srv.Client()
+	eventually(t, "the lease held", func() bool { return rdb.Get(ctx, l.key).Val() == l.value })
+	rdb.Set(ctx, l.key, "someone-else", time.Minute) // as if it had expired and been taken
+	select {
+	case <-stepped:
+	case <-ctx.Done():
+		t.Fatal("the holder did not step down")
+	}
+	if got := rdb.Get(ctx, l.key).Val(); got != "someone-else" {
+		t.Fatalf("lease = %q after stepping down, want the successor's", got)
+	}
+}

@@ -1,0 +1,145 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Watch tells a reader of a scope's history when to read again: after an
+// append or Finish anywhere in the cluster (pub/sub), and at every check
+// interval in any case, so a lost notification only delays the reader.
+// Create it with Client.Watch and Close it.
+type Watch struct {
+	// C receives a value when the history may have changed. It holds at
+	// most one: a reader that was busy reads once for many changes.
+	C       <-chan struct{}
+	c       chan struct{}
+	n       *notifier
+	channel string
+}
+
+// Watch starts watching s's history.
+func (c *Client) Watch(s Scope) *Watch {
+	ch := make(chan struct{}, 1)
+	w := &Watch{C: ch, c: ch, n: c.notify, channel: c.scoped("notify", s)}
+	c.notify.add(w)
+	return w
+}
+
+// Close stops the watch.
+func (w *Watch) Close() { w.n.remove(w) }
+
+func (w *Watch) poke() {
+	select {
+	case w.c <- struct{}{}:
+	default:
+	}
+}
+
+// notifier shares one pub/sub connection among a replica's watches. It
+// starts with the first watch and runs until the Client closes.
+type notifier struct {
+	c       *Client
+	mu      sync.Mutex
+	ps      *redis.PubSub
+	watches map[string]map[*Watch]struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newNotifier(c *Client) *notifier {
+	return &notifier{c: c, watches: map[string]map[*Watch]struct{}{}, stop: make(chan struct{})}
+}
+
+func (n *notifier) add(w *Watch) {
+	n.mu.Lock()
+	if n.ps == nil {
+		n.ps = n.c.rdb.Subscribe(context.Background())
+		n.done = make(chan struct{})
+		go n.loop(n.ps.Channel(redis.WithChannelSize(256)))
+	}
+	set := n.watches[w.channel]
+	if set == nil {
+		set = map[*Watch]struct{}{}
+		n.watches[w.channel] = set
+	}
+	set[w] = struct{}{}
+	first := len(set) == 1
+	ps := n.ps
+	n.mu.Unlock()
+	if first {
+		// On failure the channel stays on the list that go-redis subscribes
+		// again when it reconnects; meanwhile the periodic poke covers.
+		ctx, cancel := n.c.callCtx(context.Background())
+		n.c.note(ps.Subscribe(ctx, w.channel))
+		cancel()
+	}
+}
+
+func (n *notifier) remove(w *Watch) {
+	n.mu.Lock()
+	set := n.watches[w.channel]
+	delete(set, w)
+	last := set != nil && len(set) == 0
+	if last {
+		delete(n.watches, w.channel)
+	}
+	ps := n.ps
+	n.mu.Unlock()
+	if last && ps != nil {
+		ctx, cancel := n.c.callCtx(context.Background())
+		n.c.note(ps.Unsubscribe(ctx, w.channel))
+		cancel()
+	}
+}
+
+func (n *notifier) loop(msgs <-chan *redis.Message) {
+	defer close(n.done)
+	tick := time.NewTicker(n.c.interval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case m := <-msgs:
+			if m != nil {
+				n.poke(m.Channel)
+			}
+		case <-tick.C:
+			n.pokeAll()
+		}
+	}
+}
+
+func (n *notifier) poke(channel string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for w := range n.watches[channel] {
+		w.poke()
+	}
+}
+
+func (n *notifier) pokeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, set := range n.watches {
+		for w := range set {
+			w.poke()
+		}
+	}
+}
+
+// close stops the loop and the pub/sub connection.
+func (n *notifier) close() {
+	close(n.stop)
+	n.mu.Lock()
+	ps, done := n.ps, n.done
+	n.mu.Unlock()
+	if ps != nil {
+		<-done
+		ps.Close()
+	}
+}
