@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
 	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
 
-.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools
+.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots
 
 # exec: Ctrl-C reaches the server alone, which stops gracefully and exits 0,
 # so make reports no error (go run would).
@@ -113,3 +113,8 @@ docs-check:
 
 docs-lint: web
 	npx --no-install redocly lint --format=stylish docs/openapi.json
+
+# Screenshots of the web console for the README, taken by its browser test
+# against the sandbox (needs chromium).
+screenshots:
+	REQUIRE_BROWSER=1 go test -count=1 -run '^TestConsoleInABrowser$$' ./internal/server -args -screenshots=$(CURDIR)/docs/images

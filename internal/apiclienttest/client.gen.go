@@ -863,6 +863,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// Console Web console
+	//
+	// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+	//
+	// Corresponds with GET / (the `Console` operationId).
+	Console(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAgentRuns List agent runs
 	//
 	// The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -1019,6 +1026,13 @@ type ClientInterface interface {
 	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
 	WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConsoleAsset Web console assets
+	//
+	// The console's JavaScript modules and stylesheet; 404 for any other name.
+	//
+	// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+	ConsoleAsset(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SwaggerUI Swagger UI
 	//
 	// Corresponds with GET /docs (the `SwaggerUI` operationId).
@@ -1128,6 +1142,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// Console Web console
+//
+// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+//
+// Corresponds with GET / (the `Console` operationId).
+func (c *Client) Console(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsoleRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListAgentRuns List agent runs
@@ -1466,6 +1497,23 @@ func (c *Client) WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunP
 	return c.Client.Do(req)
 }
 
+// ConsoleAsset Web console assets
+//
+// The console's JavaScript modules and stylesheet; 404 for any other name.
+//
+// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+func (c *Client) ConsoleAsset(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsoleAssetRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SwaggerUI Swagger UI
 //
 // Corresponds with GET /docs (the `SwaggerUI` operationId).
@@ -1734,6 +1782,33 @@ func (c *Client) GetUser(ctx context.Context, id int, params *GetUserParams, req
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewConsoleRequest constructs an http.Request for the Console method
+func NewConsoleRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListAgentRunsRequest constructs an http.Request for the ListAgentRuns method
@@ -2919,6 +2994,40 @@ func NewWaitAgentRunRequest(server string, id int, params *WaitAgentRunParams) (
 	return req, nil
 }
 
+// NewConsoleAssetRequest constructs an http.Request for the ConsoleAsset method
+func NewConsoleAssetRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSwaggerUIRequest constructs an http.Request for the SwaggerUI method
 func NewSwaggerUIRequest(server string) (*http.Request, error) {
 	var err error
@@ -3757,6 +3866,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ConsoleWithResponse Web console
+	//
+	// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `Console` operationId).
+	ConsoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleResponse, error)
+
 	// ListAgentRunsWithResponse List agent runs
 	//
 	// The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -3925,6 +4043,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
 	WaitAgentRunWithResponse(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*WaitAgentRunResponse, error)
 
+	// ConsoleAssetWithResponse Web console assets
+	//
+	// The console's JavaScript modules and stylesheet; 404 for any other name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+	ConsoleAssetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*ConsoleAssetResponse, error)
+
 	// SwaggerUIWithResponse Swagger UI
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4062,6 +4189,47 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+}
+
+type ConsoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConsoleResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListAgentRunsResponse200Headers the declared response headers of an HTTP 200 response for ListAgentRuns
@@ -5524,6 +5692,47 @@ func (r WaitAgentRunResponse) ContentType() string {
 	return ""
 }
 
+type ConsoleAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConsoleAssetResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsoleAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsoleAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsoleAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsoleAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SwaggerUIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6538,6 +6747,21 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+// ConsoleWithResponse Web console
+//
+// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `Console` operationId).
+func (c *ClientWithResponses) ConsoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleResponse, error) {
+	rsp, err := c.Console(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsoleResponse(rsp)
+}
+
 // ListAgentRunsWithResponse List agent runs
 //
 // The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -6814,6 +7038,21 @@ func (c *ClientWithResponses) WaitAgentRunWithResponse(ctx context.Context, id i
 	return ParseWaitAgentRunResponse(rsp)
 }
 
+// ConsoleAssetWithResponse Web console assets
+//
+// The console's JavaScript modules and stylesheet; 404 for any other name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+func (c *ClientWithResponses) ConsoleAssetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*ConsoleAssetResponse, error) {
+	rsp, err := c.ConsoleAsset(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsoleAssetResponse(rsp)
+}
+
 // SwaggerUIWithResponse Swagger UI
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7046,6 +7285,32 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id int, p
 		return nil, err
 	}
 	return ParseGetUserResponse(rsp)
+}
+
+// ParseConsoleResponse parses an HTTP response from a ConsoleWithResponse call
+func ParseConsoleResponse(rsp *http.Response) (*ConsoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListAgentRunsResponse parses an HTTP response from a ListAgentRunsWithResponse call
@@ -8434,6 +8699,32 @@ func ParseWaitAgentRunResponse(rsp *http.Response) (*WaitAgentRunResponse, error
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConsoleAssetResponse parses an HTTP response from a ConsoleAssetWithResponse call
+func ParseConsoleAssetResponse(rsp *http.Response) (*ConsoleAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsoleAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/codegen-proxy/codegen-proxy/docs"
+	"github.com/codegen-proxy/codegen-proxy/internal/web"
 )
 
 // addRoutes is the whole API on one screen. Every route the server answers
@@ -27,6 +28,9 @@ func addRoutes(r chi.Router, d Deps) {
 	r.Method(http.MethodGet, "/docs/*", handleSwaggerUI())
 	r.Method(http.MethodGet, "/redoc", handleRedoc(d.Config.Title))
 	r.Method(http.MethodGet, "/redoc/*", handleRedocAssets())
+	console := web.NewConsole()
+	r.Method(http.MethodGet, "/", handleConsole(console))
+	r.Method(http.MethodGet, web.ConsolePrefix+"*", handleConsoleAssets(console))
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireToken(false))
