@@ -153,31 +153,6 @@ func (d consoleDriver) shoot(t *testing.T, name string, width, height int64) {
 	}
 }
 
-// feedMissing reports why the runs feed cannot be used, or "" when it
-// answers. Until GET /agent-runs/stream exists, /agent-runs/{id} takes the
-// path and refuses "stream" as an id.
-func feedMissing(t *testing.T, proxy string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", proxy+"/agent-runs/stream", nil)
-	req.Header.Set("Authorization", "Bearer sandbox")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == 200 {
-		return ""
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode == 404 || resp.StatusCode == 400 && strings.Contains(string(body), "id must be") {
-		return fmt.Sprintf("GET /agent-runs/stream answers %d (%s): the runs feed is not in this build", resp.StatusCode, body)
-	}
-	t.Fatalf("GET /agent-runs/stream answers %d %s", resp.StatusCode, body)
-	return ""
-}
-
 // countRequests counts the URLs the tab requested that contain part.
 func countRequests(b *browsertest.Browser, part string) int {
 	n := 0
@@ -251,9 +226,6 @@ func TestConsoleInABrowser(t *testing.T) {
 	t.Logf("created run %d", id)
 
 	t.Run("the list updates live", func(t *testing.T) {
-		if why := feedMissing(t, d.proxy); why != "" {
-			t.Skip(why) // only while the feed is not merged: the lead removes this skip
-		}
 		d.until(t, "the run in the list", fmt.Sprintf(`document.querySelector('#runs li.run[data-id="%d"]') !== null`, id))
 		d.until(t, "the run COMPLETE in the list", fmt.Sprintf(`document.querySelector('#runs li.run[data-id="%d"] .badge').dataset.status === "COMPLETE"`, id))
 		if n := countRequests(b, "/agent-runs?page="); n != lists {
