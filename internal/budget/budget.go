@@ -19,10 +19,12 @@ import (
 )
 
 // Budget is the in-memory codegen.Budget. Each class's bucket holds a burst
-// of a twelfth of its documented limit (at least 1) and refills so that no
-// window of the documented length sees more than the limit less one (a
-// margin for the upstream's own clock): 59 general calls per 30 s, 59 log
-// reads per 60 s, 9 creations per minute.
+// and refills so that no window of the documented length sees more than
+// the limit less one (a margin for the upstream's own clock): general calls
+// a burst of 10 and 49 more per 30 s, log reads 5 and 54 more per 60 s,
+// creations 5 and 4 more per minute. A UI's first page load fits the
+// general burst; creations, which come in bursts, get half their limit at
+// once.
 //
 // The zero value is ready to use; fields must not change after the first
 // call. It is safe for concurrent use.
@@ -118,7 +120,7 @@ func (b *Budget) try(st *tokenState, class codegen.Class, p codegen.Priority) (t
 	}
 	lim := st.lims[class]
 	need := 1.0
-	if p != codegen.PriorityStream {
+	if p != codegen.PriorityStream && class != codegen.ClassCreate { // streams never create
 		need += float64(b.reserve(lim.Burst()))
 	}
 	tokens := lim.TokensAt(now)
@@ -153,11 +155,14 @@ func (b *Budget) state(key codegen.TokenKey) *tokenState {
 	return st
 }
 
-// newLimiter returns a full bucket for class c: burst n/12 (at least 1),
-// refilled at (n - burst - 1) per window.
+// bursts is each class's burst; see Budget.
+var bursts = [...]int{codegen.ClassGeneral: 10, codegen.ClassLogs: 5, codegen.ClassCreate: 5}
+
+// newLimiter returns a full bucket for class c, refilled at
+// (n - burst - 1) per window of its documented limit of n.
 func newLimiter(c codegen.Class) *rate.Limiter {
 	n, window := c.Limit()
-	burst := max(1, n/12)
+	burst := bursts[c]
 	return rate.NewLimiter(rate.Limit(float64(n-burst-1)/window.Seconds()), burst)
 }
 

@@ -69,12 +69,12 @@ func TestBurstReserveAndRetryAfter(t *testing.T) {
 		normal     int           // slots a normal caller gets: burst less the reserve
 		retryAfter time.Duration // then: until reserve+1 slots are back
 	}{
-		// general: burst 5, 54 per 30 s (0.555 s per slot), reserve 2.
-		{codegen.ClassGeneral, 3, 556 * time.Millisecond},
+		// general: burst 10, 49 per 30 s (0.612 s per slot), reserve 2.
+		{codegen.ClassGeneral, 8, 613 * time.Millisecond},
 		// logs: burst 5, 54 per 60 s (1.111 s per slot), reserve 2.
 		{codegen.ClassLogs, 3, 1112 * time.Millisecond},
-		// create: burst 1, 8 per minute (7.5 s per slot), no reserve.
-		{codegen.ClassCreate, 1, 7500 * time.Millisecond},
+		// create: burst 5, 4 per minute (15 s per slot), no reserve.
+		{codegen.ClassCreate, 5, 15 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.class.String(), func(t *testing.T) {
@@ -114,8 +114,8 @@ func TestStreamsGoFirst(t *testing.T) {
 			t.Fatalf("stream call %d refused: %v", i, err)
 		}
 	}
-	if n, _ := drain(t, b, tokB, codegen.ClassGeneral); n != 3 {
-		t.Errorf("token b's slots: got %d, want 3 (tokens never share)", n)
+	if n, _ := drain(t, b, tokB, codegen.ClassGeneral); n != 8 {
+		t.Errorf("token b's slots: got %d, want 8 (tokens never share)", n)
 	}
 	// The bucket is empty: a stream call waits for the next slot (the fake
 	// clock's Sleep moves time), it is not refused.
@@ -135,7 +135,7 @@ func TestWaitBrieflyThenRefuse(t *testing.T) {
 	b := &Budget{Now: clk.Now, Sleep: clk.Sleep, MaxWait: time.Second,
 		OnWait: func(codegen.Class, time.Duration) { waits++ }, OnRefuse: func(codegen.Class) { refusals++ }}
 	ctx := context.Background()
-	for range 3 {
+	for range 8 {
 		if err := b.Take(ctx, tokA, codegen.ClassGeneral, codegen.PriorityNormal); err != nil {
 			t.Fatal(err)
 		}
@@ -146,8 +146,12 @@ func TestWaitBrieflyThenRefuse(t *testing.T) {
 	if waits != 1 {
 		t.Errorf("waits: got %d, want 1", waits)
 	}
-	// Creates refill every 7.5 s: past MaxWait, refused at once.
-	b.Take(ctx, tokA, codegen.ClassCreate, codegen.PriorityNormal) //nolint:errcheck // the one slot
+	// Creates refill every 15 s: past MaxWait, refused at once.
+	for range 5 {
+		if err := b.Take(ctx, tokA, codegen.ClassCreate, codegen.PriorityNormal); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := clk.Now()
 	err := b.Take(ctx, tokA, codegen.ClassCreate, codegen.PriorityNormal)
 	if !errors.Is(err, codegen.ErrOverBudget) || refusals != 1 || clk.Now() != before {

@@ -16,12 +16,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -115,8 +114,9 @@ type Cache struct {
 	// safe for concurrent use.
 	Observe func(Class, Event)
 
-	group singleflight.Group
-	once  sync.Once
+	once    sync.Once
+	mu      sync.Mutex
+	flights map[flightKey]*flight
 }
 
 // Result is a read's answer.
@@ -152,18 +152,22 @@ func (c *Cache) Read(ctx context.Context, k Key, class Class, fetch func(context
 		return c.answer(old, now, hitStatus(old, now))
 	}
 	gen := store.Generation(k.Token)
-	led := false
-	ch := c.group.DoChan(string(k.Token[:])+k.Name, func() (any, error) {
-		led = true // only the leader's closure runs; read after the channel receive
-		return c.fill(ctx, store, k, class, gen, fetch)
-	})
-	var res singleflight.Result
+	f, led := c.join(ctx, k, func(ctx context.Context) (filled, error) { return c.fill(ctx, store, k, class, gen, fetch) })
 	select {
 	case <-ctx.Done():
+		c.leave(k, f, context.Cause(ctx))
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			return Result{}, fmt.Errorf("%w: %w", ctx.Err(), cause)
+		}
 		return Result{}, ctx.Err()
-	case res = <-ch:
+	case <-f.done:
 	}
-	e, _ := res.Val.(filled)
+	res := struct {
+		Val    filled
+		Err    error
+		Shared bool
+	}{f.val, f.err, f.shared}
+	e := res.Val
 	switch {
 	case res.Err != nil && overBudget(res.Err) && had && now.Sub(old.Stored) < old.TTL+c.maxStale():
 		c.observe(class, Stale)
