@@ -216,9 +216,7 @@ type filled struct {
 // freshness, a 404 for NotFound, nothing else.
 func (c *Cache) fill(ctx context.Context, store Store, k Key, class Class, gen uint64,
 	fetch func(context.Context) ([]byte, error)) (filled, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout())
-	defer cancel()
-	body, err := fetch(ctx)
+	body, err := fetch(ctx) // detached and bounded by join
 	var apiErr *codegen.Error
 	switch {
 	case err == nil:

@@ -391,3 +391,31 @@ func TestStaleServedWhenOverBudget(t *testing.T) {
 		t.Errorf("a stream poller's read over the REST budget: %v, want it served from the reserve", err)
 	}
 }
+
+func TestTheCallStopsWhenEveryCallerHasLeft(t *testing.T) {
+	t.Parallel()
+	stopped := make(chan struct{})
+	e := newEcon(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		close(stopped)
+	}, nil)
+	ctx, leave := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/agent-runs/5", nil)
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the read upstream", func() bool { return e.calls.Load() == 1 })
+	leave()
+	<-done
+	waitFor(t, "the read to leave", func() bool { return e.cache.Waiting() == 0 })
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream call went on after every caller left")
+	}
+}
