@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
@@ -29,6 +30,10 @@ type Deps struct {
 	Config config.Config
 	// Client calls the Codegen API. Required.
 	Client *codegen.Client
+	// Cache, if set, keeps and coalesces the REST reads per token and
+	// answers them with Cache-Status, ETag and Cache-Control; if nil, every
+	// read goes upstream.
+	Cache *cache.Cache
 	// Streams serves the log streams. Required.
 	Streams *stream.Hub
 	// Metrics records requests and is served at /metrics. If nil, NewServer
@@ -88,8 +93,8 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 	o := cors.Options{
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodOptions},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID"},
-		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID", "If-None-Match"},
+		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete", "Cache-Status", "ETag", "Age"},
 		MaxAge:         600,
 	}
 	if len(origins) > 0 {
