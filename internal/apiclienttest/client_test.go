@@ -147,6 +147,7 @@ func TestTheGeneratedClientDrivesEveryOperation(t *testing.T) {
 
 	called = append(called, runAndOrgOperations(t, ctx, c)...)
 	called = append(called, systemOperations(t, ctx, c)...)
+	called = append(called, passThroughOperations(t, ctx, c)...)
 	assertEveryOperation(t, called)
 }
 
