@@ -87,7 +87,7 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 	origins = slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return strings.Contains(o, "*") })
 	o := cors.Options{
 		AllowedOrigins: []string{"*"},
-		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodOptions},
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID"},
 		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete"},
 		MaxAge:         600,
