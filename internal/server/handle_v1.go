@@ -189,6 +189,9 @@ func writeForwarded(w http.ResponseWriter, r *http.Request, f *codegen.Forwarded
 		}
 		h[k] = vs
 	}
+	if _, ok := f.Header["Content-Type"]; !ok {
+		h["Content-Type"] = nil // as the API sent it: net/http would sniff one
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	if f.Status != http.StatusNotModified && f.Status != http.StatusNoContent && r.Method != http.MethodHead {
 		h.Set("Content-Length", strconv.Itoa(len(f.Body)))

@@ -144,6 +144,9 @@ func TestV1BrokenOrSlowUpstreamIsTheEnvelope(t *testing.T) {
 			c.Close()
 		case "/v1/redirect":
 			http.Redirect(w, r, "https://elsewhere.invalid/", http.StatusFound)
+		case "/v1/untyped":
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, `{"a":1}`)
 		}
 	}, proxyOpts{client: func(c *codegen.Client) { c.Timeout = 300 * time.Millisecond }})
 	for path, want := range map[string]int{"/v1/slow": 504, "/v1/reset": 502, "/v1/redirect": 502} {
@@ -154,6 +157,10 @@ func TestV1BrokenOrSlowUpstreamIsTheEnvelope(t *testing.T) {
 		if loc := resp.Header.Get("Location"); loc != "" {
 			t.Errorf("%s: Location %q passed on", path, loc)
 		}
+	}
+	resp, body := call(t, "GET", proxy+"/v1/untyped", "")
+	if _, typed := resp.Header["Content-Type"]; resp.StatusCode != 200 || body != `{"a":1}` || typed {
+		t.Errorf("an answer without Content-Type: %d %s %q, want it as it came, untyped", resp.StatusCode, body, resp.Header.Get("Content-Type"))
 	}
 }
 
