@@ -96,11 +96,14 @@ assets:
 # The API documentation is generated from the server's annotations: swag
 # writes Swagger 2.0, cmd/openapi-gen converts it to the OpenAPI 3 served at
 # /openapi.json, and oapi-codegen writes a client from that, which
-# internal/apiclienttest drives against the sandbox.
+# internal/apiclienttest drives against the sandbox; it also writes one from
+# the Codegen API's own document, which internal/v1clienttest drives through
+# the /v1 pass-through.
 docs:
 	go run $(SWAG) init -q -g apidoc.go -d internal/server,internal/codegen --parseInternal --outputTypes json -o docs
 	go run ./cmd/openapi-gen docs/swagger.json docs/openapi.json
 	cd internal/apiclienttest && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml ../../docs/openapi.json
+	cd internal/v1clienttest && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml ../../api/codegen-openapi3.json
 
 docs-check:
 	@tmp=$$(mktemp -d); \
@@ -108,8 +111,11 @@ docs-check:
 	go run ./cmd/openapi-gen $$tmp/swagger.json $$tmp/openapi.json && \
 	cp internal/apiclienttest/oapi-codegen.yaml $$tmp && (cd $$tmp && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml openapi.json) && \
 	diff -u docs/swagger.json $$tmp/swagger.json && diff -u docs/openapi.json $$tmp/openapi.json && \
-	diff -u internal/apiclienttest/client.gen.go $$tmp/client.gen.go || \
-	{ echo "docs/ or internal/apiclienttest is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
+	diff -u internal/apiclienttest/client.gen.go $$tmp/client.gen.go && \
+	mkdir $$tmp/v1 && cp internal/v1clienttest/oapi-codegen.yaml internal/v1clienttest/overlay.yaml $$tmp/v1 && \
+	(cd $$tmp/v1 && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/api/codegen-openapi3.json) && \
+	diff -u internal/v1clienttest/client.gen.go $$tmp/v1/client.gen.go || \
+	{ echo "docs/, internal/apiclienttest or internal/v1clienttest is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
 
 docs-lint: web
 	npx --no-install redocly lint --format=stylish docs/openapi.json

@@ -768,6 +768,15 @@ type GetUserParams struct {
 	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
 }
 
+// PassThroughPatchJSONBody defines parameters for PassThroughPatch.
+type PassThroughPatchJSONBody = map[string]interface{}
+
+// PassThroughPostJSONBody defines parameters for PassThroughPost.
+type PassThroughPostJSONBody = map[string]interface{}
+
+// PassThroughPutJSONBody defines parameters for PassThroughPut.
+type PassThroughPutJSONBody = map[string]interface{}
+
 // CreateAgentRunJSONRequestBody defines body for CreateAgentRun for application/json ContentType.
 type CreateAgentRunJSONRequestBody = CreateAgentRunRequest
 
@@ -788,6 +797,15 @@ type UnbanAgentRunChecksJSONRequestBody = RunActionRequest
 
 // EditPullRequestJSONRequestBody defines body for EditPullRequest for application/json ContentType.
 type EditPullRequestJSONRequestBody = EditPullRequestRequest
+
+// PassThroughPatchJSONRequestBody defines body for PassThroughPatch for application/json ContentType.
+type PassThroughPatchJSONRequestBody = PassThroughPatchJSONBody
+
+// PassThroughPostJSONRequestBody defines body for PassThroughPost for application/json ContentType.
+type PassThroughPostJSONRequestBody = PassThroughPostJSONBody
+
+// PassThroughPutJSONRequestBody defines body for PassThroughPut for application/json ContentType.
+type PassThroughPutJSONRequestBody = PassThroughPutJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1142,6 +1160,74 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughDelete The Codegen API itself, passed through (DELETE)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+	PassThroughDelete(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughGet The Codegen API itself, passed through
+	//
+	// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+	//
+	// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+	PassThroughGet(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPatchWithBody The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPatch The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatch(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPostWithBody The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPost The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPost(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPutWithBody The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPut The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPut(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Console Web console
@@ -1774,6 +1860,154 @@ func (c *Client) GetCurrentUser(ctx context.Context, params *GetCurrentUserParam
 // Corresponds with GET /users/{id} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUserRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughDelete The Codegen API itself, passed through (DELETE)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+func (c *Client) PassThroughDelete(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughDeleteRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughGet The Codegen API itself, passed through
+//
+// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+//
+// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+func (c *Client) PassThroughGet(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughGetRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPatchWithBody The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *Client) PassThroughPatchWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPatchRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPatch The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *Client) PassThroughPatch(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPatchRequest(c.Server, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPostWithBody The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *Client) PassThroughPostWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPostRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPost The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *Client) PassThroughPost(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPostRequest(c.Server, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPutWithBody The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *Client) PassThroughPutWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPutRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPut The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *Client) PassThroughPut(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPutRequest(c.Server, path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3822,6 +4056,215 @@ func NewGetUserRequest(server string, id int, params *GetUserParams) (*http.Requ
 	return req, nil
 }
 
+// NewPassThroughDeleteRequest constructs an http.Request for the PassThroughDelete method
+func NewPassThroughDeleteRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPassThroughGetRequest constructs an http.Request for the PassThroughGet method
+func NewPassThroughGetRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPassThroughPatchRequest calls the generic PassThroughPatch builder with application/json body
+func NewPassThroughPatchRequest(server string, path string, body PassThroughPatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPatchRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPatchRequestWithBody constructs an http.Request for the PassThroughPatch method, with any body, and a specified content type
+func NewPassThroughPatchRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPassThroughPostRequest calls the generic PassThroughPost builder with application/json body
+func NewPassThroughPostRequest(server string, path string, body PassThroughPostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPostRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPostRequestWithBody constructs an http.Request for the PassThroughPost method, with any body, and a specified content type
+func NewPassThroughPostRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPassThroughPutRequest calls the generic PassThroughPut builder with application/json body
+func NewPassThroughPutRequest(server string, path string, body PassThroughPutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPutRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPutRequestWithBody constructs an http.Request for the PassThroughPut method, with any body, and a specified content type
+func NewPassThroughPutRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -4189,6 +4632,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+
+	// PassThroughDeleteWithResponse The Codegen API itself, passed through (DELETE)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+	PassThroughDeleteWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughDeleteResponse, error)
+
+	// PassThroughGetWithResponse The Codegen API itself, passed through
+	//
+	// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+	PassThroughGetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughGetResponse, error)
+
+	// PassThroughPatchWithBodyWithResponse The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error)
+
+	// PassThroughPatchWithResponse The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithResponse(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error)
+
+	// PassThroughPostWithBodyWithResponse The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error)
+
+	// PassThroughPostWithResponse The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithResponse(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error)
+
+	// PassThroughPutWithBodyWithResponse The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error)
+
+	// PassThroughPutWithResponse The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithResponse(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error)
 }
 
 type ConsoleResponse struct {
@@ -6747,6 +7262,491 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+// PassThroughDeleteResponse503Headers the declared response headers of an HTTP 503 response for PassThroughDelete
+type PassThroughDeleteResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughDeleteResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughGetResponse503Headers the declared response headers of an HTTP 503 response for PassThroughGet
+type PassThroughGetResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughGetResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughGetResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughGetResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughGetResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughGetResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughGetResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughGetResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughGetResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughGetResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPatchResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPatch
+type PassThroughPatchResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPatchResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPatchResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPatchResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPatchResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPatchResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPatchResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPatchResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPatchResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPatchResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPostResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPost
+type PassThroughPostResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPostResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPostResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPostResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPostResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPostResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPostResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPostResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPostResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPostResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPutResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPut
+type PassThroughPutResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPutResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPutResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPutResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPutResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPutResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPutResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPutResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPutResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPutResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ConsoleWithResponse Web console
 //
 // The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
@@ -7285,6 +8285,126 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id int, p
 		return nil, err
 	}
 	return ParseGetUserResponse(rsp)
+}
+
+// PassThroughDeleteWithResponse The Codegen API itself, passed through (DELETE)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+func (c *ClientWithResponses) PassThroughDeleteWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughDeleteResponse, error) {
+	rsp, err := c.PassThroughDelete(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughDeleteResponse(rsp)
+}
+
+// PassThroughGetWithResponse The Codegen API itself, passed through
+//
+// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+func (c *ClientWithResponses) PassThroughGetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughGetResponse, error) {
+	rsp, err := c.PassThroughGet(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughGetResponse(rsp)
+}
+
+// PassThroughPatchWithBodyWithResponse The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *ClientWithResponses) PassThroughPatchWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error) {
+	rsp, err := c.PassThroughPatchWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPatchResponse(rsp)
+}
+
+// PassThroughPatchWithResponse The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *ClientWithResponses) PassThroughPatchWithResponse(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error) {
+	rsp, err := c.PassThroughPatch(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPatchResponse(rsp)
+}
+
+// PassThroughPostWithBodyWithResponse The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *ClientWithResponses) PassThroughPostWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error) {
+	rsp, err := c.PassThroughPostWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPostResponse(rsp)
+}
+
+// PassThroughPostWithResponse The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *ClientWithResponses) PassThroughPostWithResponse(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error) {
+	rsp, err := c.PassThroughPost(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPostResponse(rsp)
+}
+
+// PassThroughPutWithBodyWithResponse The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *ClientWithResponses) PassThroughPutWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error) {
+	rsp, err := c.PassThroughPutWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPutResponse(rsp)
+}
+
+// PassThroughPutWithResponse The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *ClientWithResponses) PassThroughPutWithResponse(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error) {
+	rsp, err := c.PassThroughPut(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPutResponse(rsp)
 }
 
 // ParseConsoleResponse parses an HTTP response from a ConsoleWithResponse call
@@ -9547,6 +10667,446 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughDeleteResponse parses an HTTP response from a PassThroughDeleteWithResponse call
+func ParsePassThroughDeleteResponse(rsp *http.Response) (*PassThroughDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughDeleteResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughGetResponse parses an HTTP response from a PassThroughGetWithResponse call
+func ParsePassThroughGetResponse(rsp *http.Response) (*PassThroughGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughGetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPatchResponse parses an HTTP response from a PassThroughPatchWithResponse call
+func ParsePassThroughPatchResponse(rsp *http.Response) (*PassThroughPatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPatchResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPostResponse parses an HTTP response from a PassThroughPostWithResponse call
+func ParsePassThroughPostResponse(rsp *http.Response) (*PassThroughPostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPostResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPutResponse parses an HTTP response from a PassThroughPutWithResponse call
+func ParsePassThroughPutResponse(rsp *http.Response) (*PassThroughPutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

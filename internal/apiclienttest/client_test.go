@@ -148,6 +148,7 @@ func TestTheGeneratedClientDrivesEveryOperation(t *testing.T) {
 	called = append(called, waitAndFeedOperations(t, ctx, c, id)...)
 	called = append(called, runAndOrgOperations(t, ctx, c)...)
 	called = append(called, systemOperations(t, ctx, c)...)
+	called = append(called, passThroughOperations(t, ctx, c)...)
 	assertEveryOperation(t, called)
 }
 

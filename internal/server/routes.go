@@ -52,6 +52,12 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodGet, "/users", handleUsers(d.Client, orgs, rd))
 		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs, rd))
 		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs, rd))
+		v1 := handleV1(d.Client, bodies) // the Codegen API itself, passed through
+		r.Method(http.MethodGet, "/v1/*", v1.get())
+		r.Method(http.MethodPost, "/v1/*", v1.post())
+		r.Method(http.MethodPut, "/v1/*", v1.put())
+		r.Method(http.MethodPatch, "/v1/*", v1.patch())
+		r.Method(http.MethodDelete, "/v1/*", v1.delete())
 	})
 	// EventSource cannot send headers: these routes alone also take the
 	// token as ?access_token=, and like every route their URLs are never
