@@ -98,7 +98,7 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete", "Cache-Status", "ETag", "Age",
 			"X-Wait-Timed-Out", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
 			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
-		MaxAge:         600,
+		MaxAge: 600,
 	}
 	if len(origins) > 0 {
 		o.AllowedOrigins, o.AllowCredentials = origins, true
