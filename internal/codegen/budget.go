@@ -173,7 +173,16 @@ func (c *Client) noteAnswer(key TokenKey, class Class, err error) {
 	if c.Budget == nil || !errors.As(err, &e) || e.StatusCode != http.StatusTooManyRequests {
 		return
 	}
-	d, ok := ParseRetryAfter(e.RetryAfter, time.Now())
+	c.notePause(key, class, e.RetryAfter)
+}
+
+// notePause pauses k's class after an upstream 429 whose Retry-After header
+// is retryAfter (defaultPause when it does not parse).
+func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {
+	if c.Budget == nil {
+		return
+	}
+	d, ok := ParseRetryAfter(retryAfter, time.Now())
 	if !ok {
 		d = defaultPause
 	}

@@ -156,9 +156,19 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 	rt, pl := c.transportFor(token)
 	defer c.releasePool(pl)
 	k := call{op: "passthrough", method: method, path: target, body: body, token: token}
+	key, class := KeyOf(token), ClassOf(method, target)
 	for attempt := 0; ; attempt++ {
+		if err := c.take(ctx, key, class); err != nil {
+			if ctx.Err() != nil {
+				return nil, c.contextError(parent, ctx, k.op)
+			}
+			return nil, fmt.Errorf("%s: %w", k.op, err)
+		}
 		last := attempt >= c.retries()
 		f, retry, err := c.forwardOnce(ctx, rt, k, header, last)
+		if err == nil && f.Status == http.StatusTooManyRequests {
+			c.notePause(key, class, f.Header.Get("Retry-After"))
+		}
 		if err == nil && !retry {
 			return f, nil
 		}

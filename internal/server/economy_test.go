@@ -419,3 +419,36 @@ func TestTheCallStopsWhenEveryCallerHasLeft(t *testing.T) {
 		t.Fatal("the upstream call went on after every caller left")
 	}
 }
+
+// The pass-through pays the same budget: an upstream 429 to a /v1 call
+// pauses the token's class for REST reads too, and a /v1 call over budget is
+// refused locally, in the envelope, without an upstream call.
+func TestPassThroughSharesTheBudget(t *testing.T) {
+	t.Parallel()
+	e := newEcon(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/run/5") {
+			w.Header().Set("Retry-After", "7")
+			jsonAnswer(http.StatusTooManyRequests, `{"message":"slow down"}`)(w, r)
+			return
+		}
+		runAnswer(w, r)
+	}, nil)
+	resp, body := call(t, http.MethodGet, e.url+"/v1/organizations/323/agent/run/5", "")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "7" || !strings.Contains(body, "slow down") {
+		t.Fatalf("upstream 429 through /v1: got %d Retry-After %q %s, want the API's own answer", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	e.clock.Advance(2 * time.Second)
+	for _, target := range []string{"/agent-runs/6", "/v1/organizations/323/agent/run/6"} {
+		resp, body := call(t, http.MethodGet, e.url+target, "")
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "5" || decodeEnvelope(t, body).Code != "rate_limited" {
+			t.Errorf("%s during the pause: got %d Retry-After %q %s, want a local 429 with Retry-After 5", target, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+	}
+	if e.calls.Load() != 1 {
+		t.Errorf("calls: got %d, want 1 (the paused class made none)", e.calls.Load())
+	}
+	e.clock.Advance(5 * time.Second)
+	if resp, _ := call(t, http.MethodGet, e.url+"/v1/organizations/323/agent/run/6", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the pause: got %d, want 200", resp.StatusCode)
+	}
+}
