@@ -185,7 +185,7 @@ var settings = []setting{
 		positive(func(c *Config) *int { return &c.BudgetMaxTokens })},
 	{"cache-fresh-run", "DURATION", "CACHE_FRESH_RUN", "2s", "how long a cached run (GET /agent-runs/{id}) is fresh",
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshRun })},
-	{"cache-fresh-run-list", "DURATION", "CACHE_FRESH_RUN_LIST", "2s", "how long a cached list of runs is fresh",
+	{"cache-fresh-run-list", "DURATION", "CACHE_FRESH_RUN_LIST", "5s", "how long a cached list of runs is fresh (a UI gets list changes live from the runs feed)",
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshRunList })},
 	{"cache-fresh-logs", "DURATION", "CACHE_FRESH_LOGS", "2s", "how long a cached page of a run's logs is fresh",
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshLogs })},
