@@ -98,3 +98,53 @@ func TestFeedPollersAreNeverSharedAcrossTokens(t *testing.T) {
 		t.Errorf("upstream reads by token: %v; want each token's own", len(e.api.readsBy))
 	}
 }
+
+// runData is what brief made of events' data: "id status" per run.
+func runData(t *testing.T, evs []event) string {
+	t.Helper()
+	var out []string
+	for _, ev := range brief(t, evs) {
+		out = append(out, ev.name+" "+ev.data)
+	}
+	return strings.Join(out, ", ")
+}
+
+// A page that lists a run twice (the page moved while upstream read it, or
+// a hostile upstream) is read as if the run were listed once: no event on
+// every poll for a change that is not one.
+func TestFeedTakesARunListedTwiceOnce(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, nil)
+	e.api.set(secretToken, runJSON(2, "RUNNING", ""), runJSON(2, "COMPLETE", ""), runJSON(1, "COMPLETE", ""))
+	s := e.openFeed(t, secretToken, "")
+	if got := runData(t, s.next(t, 2)); got != "run 2 RUNNING, run 1 COMPLETE" {
+		t.Errorf("snapshot: %s; want run 2 once, as first listed", got)
+	}
+	reads := e.api.reads.Load()
+	waitUntil(t, "three more reads", func() bool { return e.api.reads.Load() >= reads+3 })
+	e.api.set(secretToken, runJSON(3, "PENDING", ""), runJSON(2, "RUNNING", ""), runJSON(2, "COMPLETE", ""), runJSON(1, "COMPLETE", ""))
+	if got := runData(t, s.next(t, 1)); got != "run 3 PENDING" {
+		t.Errorf("the next event: %s; want the new run 3, nothing before it", got)
+	}
+}
+
+// An upstream page longer than FEED_RUNS is cut to its first FEED_RUNS runs.
+func TestFeedKeepsAtMostFeedRunsOfALongPage(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, func(h *stream.Hub) { h.FeedRuns = 2 })
+	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", ""))
+	s := e.openFeed(t, secretToken, "")
+	reads := e.api.reads.Load()
+	if got := runData(t, s.next(t, 2)); got != "run 3 RUNNING, run 2 RUNNING" {
+		t.Errorf("snapshot: %s; want the first two runs", got)
+	}
+	waitUntil(t, "another read", func() bool { return e.api.reads.Load() > reads })
+	again := e.openFeed(t, secretToken, "")
+	if got := runData(t, again.next(t, 2)); got != "run 3 RUNNING, run 2 RUNNING" {
+		t.Errorf("a later snapshot: %s; want the first two runs", got)
+	}
+	e.api.set(secretToken, runJSON(3, "COMPLETE", ""), runJSON(2, "RUNNING", ""), runJSON(1, "FAILED", ""))
+	if got := runData(t, s.next(t, 1)); got != "run 3 COMPLETE" {
+		t.Errorf("the next event: %s; want run 3's change, none for run 1 past the page", got)
+	}
+}

@@ -129,7 +129,7 @@ func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	runs, err := parseFeedPage(body)
+	runs, err := parseFeedPage(body, positiveOr(f.hub.FeedRuns, 20))
 	if err != nil {
 		return false, err
 	}
@@ -140,24 +140,31 @@ func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
 	return active, nil
 }
 
-// parseFeedPage reads a page of runs. A run without an id cannot be
-// followed and is left out.
-func parseFeedPage(body []byte) ([]feedRun, error) {
+// parseFeedPage reads a page of runs, keeping the first limit of them. A
+// run without an id cannot be followed and is left out, and so is a run
+// listed again (the page moved while upstream read it, or upstream is
+// hostile): its other copy would look like a change on every read.
+func parseFeedPage(body []byte, limit int) ([]feedRun, error) {
 	var page codegen.RawPage
 	if err := json.Unmarshal(body, &page); err != nil {
 		return nil, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
 	}
-	runs := make([]feedRun, 0, len(page.Items))
+	runs := make([]feedRun, 0, min(len(page.Items), limit))
+	seen := make(map[string]bool, cap(runs))
 	for _, item := range page.Items {
+		if len(runs) == limit {
+			break
+		}
 		var r struct {
 			ID                 json.RawMessage `json:"id"`
 			Status             json.RawMessage `json:"status"`
 			Summary            json.RawMessage `json:"summary"`
 			GithubPullRequests json.RawMessage `json:"github_pull_requests"`
 		}
-		if json.Unmarshal(item, &r) != nil || len(r.ID) == 0 || string(r.ID) == "null" {
+		if json.Unmarshal(item, &r) != nil || len(r.ID) == 0 || string(r.ID) == "null" || seen[string(r.ID)] {
 			continue
 		}
+		seen[string(r.ID)] = true
 		mark := string(r.Status) + "\x00" + string(r.Summary) + "\x00" + string(r.GithubPullRequests)
 		runs = append(runs, feedRun{id: string(r.ID), data: item, mark: mark})
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -91,5 +92,38 @@ func TestWaitEndsWithItsContextOrTheShutdown(t *testing.T) {
 	h.Shutdown()
 	if err := <-done; !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("Wait at shutdown: %v, want ErrShuttingDown", err)
+	}
+}
+
+func TestFeedPageKeepsTheFirstOfEachRunAndAtMostTheLimit(t *testing.T) {
+	t.Parallel()
+	body := `{"items":[{"id":3,"status":"RUNNING"},{"id":2,"status":"RUNNING"},{"id":3,"status":"COMPLETE"},` +
+		`{"status":"RUNNING"},{"id":1,"status":"PENDING"},{"id":0,"status":"PENDING"}],"total":6,"page":1,"size":20,"pages":1}`
+	for _, tt := range []struct {
+		limit int
+		want  string
+	}{
+		{20, `3 RUNNING, 2 RUNNING, 1 PENDING, 0 PENDING`},
+		{2, `3 RUNNING, 2 RUNNING`},
+	} {
+		runs, err := parseFeedPage([]byte(body), tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range runs {
+			var run struct{ Status string }
+			json.Unmarshal(r.data, &run)
+			got = append(got, r.id+" "+run.Status)
+		}
+		if strings.Join(got, ", ") != tt.want {
+			t.Errorf("limit %d: %s, want %s", tt.limit, strings.Join(got, ", "), tt.want)
+		}
+	}
+	f := &feedPoller{maxEntries: 100, maxBytes: 1 << 20, changed: make(chan struct{})}
+	runs, _ := parseFeedPage([]byte(body), 20)
+	f.apply(runs)
+	if runs, _ = parseFeedPage([]byte(body), 20); f.apply(runs) {
+		t.Error("the same page read again made an event")
 	}
 }
