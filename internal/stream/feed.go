@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -32,7 +33,7 @@ type feedPoller struct {
 
 	mu       sync.Mutex
 	changed  chan struct{}
-	seq      int64       // the newest event's number; 0 before the first
+	seq      int64       // the newest event's number; its first (see nextFeedBase) less one before the first
 	events   []feedEvent // the latest events, oldest first, the last one numbered seq; never changed in place
 	size     int         // bytes of data in events
 	page     []feedRun   // the newest page as last read, in upstream order; replaced, never changed
@@ -56,6 +57,31 @@ type feedRun struct {
 	mark string
 }
 
+// feedBaseGap is the least distance between the first event numbers of two
+// feed pollers of this process.
+const feedBaseGap = 1_000_000
+
+// feedBases holds the last first event number issued.
+var feedBases struct {
+	sync.Mutex
+	last int64
+}
+
+// nextFeedBase returns the first event number of a feed poller started at
+// now: the Unix time in milliseconds times 1000, and at least feedBaseGap
+// past the last one issued in this process. So the numbers of a poller that
+// has gone are below the first of any poller started after it (here, or
+// after a restart with a clock that did not go back), as long as it
+// numbered fewer than 1000 events per millisecond of its life, or fewer than
+// feedBaseGap in all; a resume from one of them gets a reset, not the wrong
+// events. It is safe for concurrent use.
+func nextFeedBase(now time.Time) int64 {
+	feedBases.Lock()
+	defer feedBases.Unlock()
+	feedBases.last = max(now.UnixMilli()*1000, feedBases.last+feedBaseGap)
+	return feedBases.last
+}
+
 // joinFeed adds s to the feed poller of (token, org), starting one if none
 // runs.
 func (h *Hub) joinFeed(s *Subscription, org int64) error {
@@ -69,7 +95,7 @@ func (h *Hub) joinFeed(s *Subscription, org int64) error {
 	}
 	f := h.feeds[k]
 	if f == nil {
-		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}),
+		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}), seq: nextFeedBase(time.Now()) - 1,
 			maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
 		h.feeds[k] = f
 		go f.loop(h.begin(&f.life, k.token, func() { delete(h.feeds, k) }))

@@ -127,3 +127,21 @@ func TestFeedPageKeepsTheFirstOfEachRunAndAtMostTheLimit(t *testing.T) {
 		t.Error("the same page read again made an event")
 	}
 }
+
+func TestFeedNumbersOfANewPollerStartAboveEveryEarlierOne(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	first := nextFeedBase(now)
+	if first < now.UnixMilli()*1000 {
+		t.Errorf("first number %d, below the time in ms times 1000 (%d)", first, now.UnixMilli()*1000)
+	}
+	if next := nextFeedBase(now); next < first+feedBaseGap {
+		t.Errorf("a poller started in the same millisecond starts at %d, within %d of %d", next, feedBaseGap, first)
+	}
+	// After a restart (a new process, an hour on): above what an hour of
+	// events at the fastest rate could have numbered.
+	later := now.Add(time.Hour)
+	if got := nextFeedBase(later); got < later.UnixMilli()*1000 {
+		t.Errorf("an hour on, the first number %d is below %d", got, later.UnixMilli()*1000)
+	}
+}
