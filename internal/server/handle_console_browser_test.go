@@ -395,11 +395,14 @@ func TestConsoleInABrowser(t *testing.T) {
 // TestConsoleListFollowsTheFeedContract serves the runs feed as
 // CONTRACTS.md describes it from a stand-in, whatever this build's feed
 // does: a changed run is updated in place, a new one appears at the top,
-// an error event shows its envelope, all without reading the list again.
+// an error event shows its envelope, all without reading the list again;
+// a reset makes the page read its list once more, and the snapshot after
+// it goes over that list.
 func TestConsoleListFollowsTheFeedContract(t *testing.T) {
 	b := browsertest.New(t)
 	release := make(chan struct{})
 	defer close(release)
+	reset := make(chan struct{})
 	feed := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/agent-runs/stream" {
@@ -415,6 +418,17 @@ func TestConsoleListFollowsTheFeedContract(t *testing.T) {
 				"id: 2\nevent: run\ndata: {\"id\":99999,\"organization_id\":323,\"status\":\"PENDING\",\"web_url\":\"javascript:alert(1)\"}\n\n"+
 				"event: error\ndata: {\"error\":\"Rate limit exceeded.\",\"status_code\":429,\"request_id\":\"feed-req-1\",\"code\":\"rate_limited\"}\n\n")
 			w.(http.Flusher).Flush()
+			select {
+			case <-reset:
+				io.WriteString(w, "event: reset\ndata: {}\n\n"+
+					"event: run\ndata: {\"id\":12345,\"organization_id\":323,\"status\":\"RUNNING\",\"summary\":\"After the reset\"}\n\n"+
+					"id: 1764540000000001\nevent: run\ndata: {\"id\":12344,\"organization_id\":323,\"status\":\"FAILED\"}\n\n")
+				w.(http.Flusher).Flush()
+			case <-release:
+				return
+			case <-r.Context().Done():
+				return
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -433,13 +447,75 @@ func TestConsoleListFollowsTheFeedContract(t *testing.T) {
 		t.Error("a javascript: URL became a link")
 	}
 	d.until(t, "the feed's error", `document.querySelector("#error .err-rid") !== null`)
-	if got := eval[string](t, d, `document.getElementById("error").textContent`); !strings.Contains(got, "Rate limit exceeded.") || !strings.Contains(got, "feed-req-1") {
-		t.Errorf("error shown %q", got)
+	if got := eval[string](t, d, `document.getElementById("error").textContent`); !strings.Contains(got, "Rate limit exceeded.") ||
+		!strings.Contains(got, "feed-req-1") || !strings.Contains(got, "Retrying automatically.") {
+		t.Errorf("error shown %q; want the envelope, and that the feed retries by itself", got)
 	}
 	if got := eval[string](t, d, `document.getElementById("live").textContent`); !strings.HasPrefix(got, "Live") {
 		t.Errorf("live status %q", got)
 	}
 	if n := countRequests(b, "/agent-runs?page="); n != 1 {
 		t.Errorf("the page read the list %d times, want once", n)
+	}
+
+	close(reset)
+	d.until(t, "the snapshot after the reset", `document.querySelector('#runs li.run[data-id="12344"] .badge').dataset.status === "FAILED"`)
+	d.until(t, "the list read again", `document.querySelector('#runs li.run[data-id="99999"]') === null`)
+	if got := eval[string](t, d, `document.querySelector('#runs li.run[data-id="12345"] .run-title').textContent`); got != "After the reset" {
+		t.Errorf("run 12345 shows %q after the reset; want the snapshot's summary over the list read again", got)
+	}
+	if n := countRequests(b, "/agent-runs?page="); n != 2 {
+		t.Errorf("the page read the list %d times, want twice: once more for the reset", n)
+	}
+}
+
+// TestConsoleRunPageKeepsItsLatestLogsAndSaysWhyItSignsOut serves a run's
+// log stream from a stand-in sending more entries than the page keeps, then
+// answers the run page's calls with 401.
+func TestConsoleRunPageKeepsItsLatestLogsAndSaysWhyItSignsOut(t *testing.T) {
+	b := browsertest.New(t)
+	const sent = 2005
+	var refuse atomic.Bool
+	stand := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case refuse.Load() && strings.HasPrefix(r.URL.Path, "/agent-runs/12345"):
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error":"Invalid or expired token.","status_code":401,"request_id":"run-req-1","code":"unauthorized"}`)
+			case r.URL.Path == "/agent-runs/12345/logs/stream":
+				w.Header().Set("Content-Type", "text/event-stream")
+				var sb strings.Builder
+				sb.WriteString("retry: 3000\n\nevent: status\ndata: {\"id\":12345,\"status\":\"RUNNING\"}\n\n")
+				for i := range sent {
+					fmt.Fprintf(&sb, "id: %d\nevent: log\ndata: {\"message_type\":\"ACTION\",\"thought\":\"step %d\"}\n\n", i, i)
+				}
+				sb.WriteString("event: done\ndata: {\"id\":12345,\"status\":\"COMPLETE\"}\n\n")
+				io.WriteString(w, sb.String())
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+	var sawImage atomic.Bool
+	d := consoleDriver{b: b, proxy: consoleEnvWith(t, &sawImage, stand).URL}
+	d.do(t, "opening the run", chromedp.Navigate(d.proxy+"/#/runs/12345"), chromedp.WaitVisible(chromedp.CSS("#run-view")))
+	d.until(t, "the stream's end", `document.getElementById("log-state").textContent === "(done)"`)
+	if n := eval[int](t, d, `document.querySelectorAll("#logs li.log").length`); n != 2000 {
+		t.Errorf("the page shows %d log entries, want the latest 2000", n)
+	}
+	if got := eval[string](t, d, `document.querySelector("#logs li.log").dataset.pos`); got != "5" {
+		t.Errorf("the first entry shown is at %s, want 5", got)
+	}
+	if got := eval[string](t, d, `document.getElementById("log-trimmed").textContent`); !strings.Contains(got, "5 earlier entries") {
+		t.Errorf("the page says %q of the entries it let go; want 5 earlier entries", got)
+	}
+
+	refuse.Store(true)
+	d.do(t, "reopening the run", chromedp.Navigate(d.proxy+"/#/runs/12344"), chromedp.Navigate(d.proxy+"/#/runs/12345"))
+	d.until(t, "the sign-in form", `!document.getElementById("signin-view").hidden`)
+	d.until(t, "why", `document.getElementById("error").textContent.includes("Invalid or expired token.")`)
+	if got := eval[string](t, d, `document.getElementById("error").textContent`); !strings.Contains(got, "run-req-1") {
+		t.Errorf("error shown %q; want the envelope's request id", got)
 	}
 }

@@ -29,6 +29,8 @@ type poller struct {
 
 	maxEntries, maxBytes int // bounds of the history
 
+	poke chan struct{} // buffered 1: a waiter wants a poll now (see Wait)
+
 	mu       sync.Mutex
 	changed  chan struct{}
 	base     int               // position of logs[0]
@@ -43,9 +45,16 @@ type poller struct {
 	fatal    error             // 401/403/404: the stream cannot go on
 	trouble  error             // the latest transient failure
 	troubleV int               // bumped on every transient failure
+
+	// Guarded by mu too: what tells a waiter a fresh status from one read
+	// before it came.
+	reads     int  // upstream log reads started, numbered from 1
+	described int  // the read that last described the run (status, event, current)
+	recheck   bool // a waiter wants the run described at the next read even if its status stays
 }
 
-// loop polls until the run is done, a fatal error occurs, or ctx ends.
+// loop polls until a fatal error occurs or ctx ends. Once the run is done
+// it polls again only when a subscriber asks (see askRecheck).
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
 	base := p.hub.interval()
@@ -72,7 +81,7 @@ func (p *poller) loop(ctx context.Context) {
 			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
 			p.log("stream poll failed; retrying", err)
 		}
-		if p.isDone() || !codegen.Sleep(ctx, wait) {
+		if !p.sleep(ctx, wait, failures == 0) {
 			return
 		}
 	}
@@ -88,7 +97,13 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		}
 		p.mu.Lock()
 		next := p.base + len(p.logs)
+		p.reads++
+		read := p.reads
 		p.mu.Unlock()
+		select { // this read answers every poke so far
+		case <-p.poke:
+		default:
+		}
 		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
 		p.hub.polls.Add(1)
 		p.hub.pollsSaved.Add(int64(max(p.hub.subscribers(&p.life)-1, 0)))
@@ -108,9 +123,9 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		// an idle poller leaves it to be found again when a subscriber comes.
 		describe := (p.statusChanged(status) || (caughtUp && codegen.IsTerminal(status))) && p.hub.subscribers(&p.life) > 0
 		var event, final []byte
-		var read bool
+		var got bool
 		if describe {
-			event, final, read = p.describe(ctx, body)
+			event, final, got = p.describe(ctx, body)
 		}
 		p.update(func() {
 			p.keep(page.Logs, page.TotalLogs)
@@ -121,12 +136,15 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			}
 			if describe {
 				p.current = nil
-				if read {
+				if got {
 					p.current = final
 				}
+				p.described, p.recheck = read, false
 			}
 			if describe && caughtUp && codegen.IsTerminal(status) {
 				p.done, p.final = true, final
+			} else if describe {
+				p.done = false // resumed
 			}
 		})
 		active = active || len(page.Logs) > 0
@@ -136,10 +154,40 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 	}
 }
 
+// statusChanged reports whether status is news to the poller, or a waiter
+// asked for the run to be described again.
 func (p *poller) statusChanged(status string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.statusV == 0 || status != p.status
+	return p.statusV == 0 || status != p.status || p.recheck
+}
+
+// sleep waits for d, or until ctx ends (false), or, when pokable, until a
+// subscriber asks for a read (see askRecheck). A finished poller waits for
+// the ask alone, unless its last read failed.
+func (p *poller) sleep(ctx context.Context, d time.Duration, pokable bool) bool {
+	poke := p.poke
+	if !pokable {
+		poke = nil // a failing upstream is left its backoff
+	}
+	var timer <-chan time.Time
+	if !pokable || !p.isDone() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		select {
+		case <-timer:
+			return true
+		case <-poke:
+			if p.rechecking() { // else a read since has answered the ask
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // describe returns the status event data (id, status, result, summary,

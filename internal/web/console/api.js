@@ -26,11 +26,15 @@ export class ApiError extends Error {
 }
 
 // envelopeError returns the ApiError an event stream's error event
-// carries (its data is the envelope), or null if data is not one.
+// carries (its data is the envelope), or null if data is not one. Such an
+// error is marked streamed: the stream goes on and retries by itself.
 export function envelopeError(data) {
   try {
     const env = JSON.parse(data);
-    return env && env.error ? new ApiError(env.status_code || 0, env) : null;
+    if (!env || !env.error) return null;
+    const err = new ApiError(env.status_code || 0, env);
+    err.streamed = true;
+    return err;
   } catch { return null; }
 }
 

@@ -10,12 +10,14 @@ import { setupCreate } from "./create.js";
 let current = null; // the view shown: { stop() }
 let sandbox = false;
 
-// fail shows err in the page's error region; a 401 signs out.
+// fail shows err in the view's error region box; a 401 signs out and
+// shows err in the page's, since the view goes.
 export function fail(err, box = $("error")) {
   if (err && err.name === "AbortError") return;
   if (err instanceof ApiError && err.status === 401) {
     session.token = "";
     show();
+    box = $("error");
   }
   showError(box, err);
 }

@@ -66,7 +66,8 @@ export function when(ts) {
 }
 
 // showError shows err in the region box: the envelope's message, status,
-// code and request id, and for a 429 when to retry. A null err hides it.
+// code and request id, and for a 429 when to retry (a stream's error event
+// has no Retry-After: its stream retries by itself). A null err hides it.
 export function showError(box, err) {
   box.replaceChildren();
   box.hidden = !err;
@@ -78,6 +79,6 @@ export function showError(box, err) {
     const at = new Date(Date.now() + err.retryAfter * 1000).toLocaleTimeString();
     box.append(" ", el("span", { class: "err-retry" }, `Retry in ${err.retryAfter} s (after ${at}).`));
   } else if (err.status === 429) {
-    box.append(" ", el("span", { class: "err-retry" }, "Retry in a minute."));
+    box.append(" ", el("span", { class: "err-retry" }, err.streamed ? "Retrying automatically." : "Retry in a minute."));
   }
 }

@@ -1,11 +1,14 @@
 // run.js: one run's page: its facts, live logs from the run's SSE stream,
 // resume and stop. A dropped stream is reopened after the last log entry
 // shown (EventSource sends Last-Event-ID itself; a new EventSource asks
-// with ?after=), and entries are deduplicated by position anyway.
+// with ?after=), and entries are deduplicated by position anyway. The page
+// keeps the latest MAX_LOGS entries and says how many earlier ones it let go.
 
 import { api, streamURL, probe, envelopeError } from "./api.js";
 import { $, el, badge, link, prLinks, when, showError, TERMINAL } from "./dom.js";
 import { logEntry } from "./logs.js";
+
+export const MAX_LOGS = 2000;
 
 // runView shows run id until stop is called.
 export function runView(id, fail) {
@@ -14,9 +17,10 @@ export function runView(id, fail) {
   const logs = $("logs");
   const ctl = new AbortController();
   let run = { id };
-  let es = null, retry = null, last = -1, stick = true, ended = false;
+  let es = null, retry = null, last = -1, stick = true, ended = false, trimmed = 0;
   showError(box, null);
   logs.replaceChildren();
+  $("log-trimmed").hidden = true;
   $("run-h").textContent = "Run #" + id;
   $("log-state").textContent = "";
   const err = (e) => fail(e, box);
@@ -41,8 +45,20 @@ export function runView(id, fail) {
     if (!(pos > last)) return; // already shown: positions only grow
     last = pos;
     logs.append(logEntry(pos, entry));
+    if (logs.childElementCount > MAX_LOGS) trim();
     if (stick) logs.scrollTop = logs.scrollHeight;
     else $("jump").hidden = false;
+  }
+
+  // trim lets the oldest entries go past MAX_LOGS, and says so.
+  function trim() {
+    while (logs.childElementCount > MAX_LOGS) {
+      logs.firstElementChild.remove();
+      trimmed++;
+    }
+    const t = $("log-trimmed");
+    t.textContent = `${trimmed} earlier ${trimmed === 1 ? "entry is" : "entries are"} not shown: the page keeps the latest ${MAX_LOGS}.`;
+    t.hidden = false;
   }
 
   function open() {

@@ -49,13 +49,16 @@ export function listView(fail) {
   // to apply over its answer, which may be older than they are.
   let fresh = new Map();
 
+  let loads = 0;
   async function load() {
+    const mine = ++loads;
     fresh = new Map();
     const q = new URLSearchParams({ page: state.page, limit: LIMIT });
     if (state.status) q.set("status", state.status);
     if (state.source) q.set("source_type", state.source);
     try {
       const data = await api("/agent-runs?" + q, { signal: ctl.signal });
+      if (mine !== loads) return; // a later load answers
       total = data.total || 0;
       pages = data.pages || 0;
       $("runs").replaceChildren(...(data.items || []).map(runItem));
@@ -103,6 +106,10 @@ export function listView(fail) {
       if (fresh.size > 200) fresh.delete(fresh.keys().next().value); // bounded: the oldest goes
       upsert(run);
     });
+    // A reset: the feed lost track of what this page has (its poller went,
+    // or the server restarted) and sends a snapshot of its newest page; the
+    // list's page is read again, the snapshot and later events applied over.
+    feed.addEventListener("reset", () => load());
     feed.addEventListener("error", (e) => {
       if (e.data) { // the feed's own error event: an envelope; the feed goes on
         const err = envelopeError(e.data);
