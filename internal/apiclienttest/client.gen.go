@@ -572,6 +572,9 @@ type StreamAgentRunsParams struct {
 	// OrgId Organization to act on (instead of the header)
 	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
 
+	// Timeout End the stream after this many seconds, 1 to WAIT_MAX_TIMEOUT (default: never), for scripts and for Try it out, which shows an answer only once it ends
+	Timeout *int `form:"timeout,omitempty" json:"timeout,omitempty"`
+
 	// LastEventID Resume after this event number
 	LastEventID *int `json:"Last-Event-ID,omitempty"`
 
@@ -2323,6 +2326,18 @@ func NewStreamAgentRunsRequest(server string, params *StreamAgentRunsParams) (*h
 		if params.OrgId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Timeout != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "timeout", *params.Timeout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

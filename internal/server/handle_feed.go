@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -26,15 +27,20 @@ import (
 //	@Param			access_token			query		string	false	"The bearer token, for EventSource (prefer the header)"
 //	@Param			X-Codegen-Org-Id		header		int		false	"Organization to act on"
 //	@Param			org_id					query		int		false	"Organization to act on (instead of the header)"
+//	@Param			timeout					query		int		false	"End the stream after this many seconds, 1 to WAIT_MAX_TIMEOUT (default: never), for scripts and for Try it out, which shows an answer only once it ends"	minimum(1)	example(3)
 //	@Success		200						{string}	string	"event: run / reset / error, as described above"
 //	@Failure		400,401,403,404,422,429	{object}	envelope
 //	@Header			429						{string}	Retry-After	"Seconds to wait before retrying"
 //	@Failure		502,503,504				{object}	envelope
 //	@ID			streamAgentRuns
 //	@Router			/agent-runs/stream [get]
-func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) http.Handler {
+func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat, maxTimeout time.Duration) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		after, err := feedPosition(r)
+		if err != nil {
+			return err
+		}
+		secs, err := intParam(r.URL.Query(), "timeout", 0, 1, int(maxTimeout/time.Second))
 		if err != nil {
 			return err
 		}
@@ -77,7 +83,13 @@ func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) htt
 				return nil // the client left; the header is already out
 			}
 		}
-		sub.RunFeed(r.Context(), sw, after, heartbeat, render)
+		ctx := r.Context()
+		if secs > 0 { // the stream ends quietly then, as when the client leaves
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+			defer cancel()
+		}
+		sub.RunFeed(ctx, sw, after, heartbeat, render)
 		return nil
 	})
 }

@@ -270,3 +270,31 @@ func TestFeedRouteIsNotARunID(t *testing.T) {
 		t.Errorf("without a token: %d, want 401", resp.StatusCode)
 	}
 }
+
+// A feed asked for a timeout ends by itself, quietly, after the snapshot:
+// what scripts and Swagger UI's Try it out (which shows an answer only once
+// it ends) need. A timeout out of range is a 400 naming it.
+func TestFeedWithATimeoutEndsByItself(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, nil)
+	e.api.set(secretToken, runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", "done"))
+	s := e.openFeed(t, secretToken, "?timeout=1")
+	snapshot := brief(t, s.next(t, 2))
+	wantEvents(t, "snapshot", from(t, origin(t, snapshot), snapshot), []event{runEvent("", 2, "RUNNING"), runEvent("2", 1, "COMPLETE")})
+	select {
+	case ev, ok := <-s.events:
+		if ok {
+			t.Errorf("after the snapshot: %+v, want the stream to end", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a feed with timeout=1 was still open after 10 s")
+	}
+	if strings.Contains(string(s.raw.bytes()), "event: error") {
+		t.Errorf("the timed-out feed sent an error: %s", s.raw.bytes())
+	}
+	for _, q := range []string{"?timeout=0", "?timeout=301", "?timeout=1s", "?timeout=1&timeout=2"} {
+		if resp, body := call(t, "GET", e.proxy+"/agent-runs/stream"+q, ""); resp.StatusCode != 400 || !strings.Contains(body, "timeout") {
+			t.Errorf("%s: %d %s; want 400 naming timeout", q, resp.StatusCode, body)
+		}
+	}
+}

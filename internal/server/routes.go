@@ -63,7 +63,7 @@ func addRoutes(r chi.Router, d Deps) {
 	// token as ?access_token=, and like every route their URLs are never
 	// logged.
 	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/{id}/logs/stream", handleStream(d.Streams, orgs, d.Config.Heartbeat))
-	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/stream", handleFeed(d.Streams, orgs, d.Config.Heartbeat))
+	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/stream", handleFeed(d.Streams, orgs, d.Config.Heartbeat, d.Config.WaitMaxTimeout))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {
