@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
 	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
 
-.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools bench-cluster
+.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots bench-cluster
 
 # exec: Ctrl-C reaches the server alone, which stops gracefully and exits 0,
 # so make reports no error (go run would).
@@ -103,11 +103,14 @@ assets:
 # The API documentation is generated from the server's annotations: swag
 # writes Swagger 2.0, cmd/openapi-gen converts it to the OpenAPI 3 served at
 # /openapi.json, and oapi-codegen writes a client from that, which
-# internal/apiclienttest drives against the sandbox.
+# internal/apiclienttest drives against the sandbox; it also writes one from
+# the Codegen API's own document, which internal/v1clienttest drives through
+# the /v1 pass-through.
 docs:
 	go run $(SWAG) init -q -g apidoc.go -d internal/server,internal/codegen --parseInternal --outputTypes json -o docs
 	go run ./cmd/openapi-gen docs/swagger.json docs/openapi.json
 	cd internal/apiclienttest && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml ../../docs/openapi.json
+	cd internal/v1clienttest && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml ../../api/codegen-openapi3.json
 
 docs-check:
 	@tmp=$$(mktemp -d); \
@@ -115,8 +118,16 @@ docs-check:
 	go run ./cmd/openapi-gen $$tmp/swagger.json $$tmp/openapi.json && \
 	cp internal/apiclienttest/oapi-codegen.yaml $$tmp && (cd $$tmp && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml openapi.json) && \
 	diff -u docs/swagger.json $$tmp/swagger.json && diff -u docs/openapi.json $$tmp/openapi.json && \
-	diff -u internal/apiclienttest/client.gen.go $$tmp/client.gen.go || \
-	{ echo "docs/ or internal/apiclienttest is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
+	diff -u internal/apiclienttest/client.gen.go $$tmp/client.gen.go && \
+	mkdir $$tmp/v1 && cp internal/v1clienttest/oapi-codegen.yaml internal/v1clienttest/overlay.yaml $$tmp/v1 && \
+	(cd $$tmp/v1 && go run $(OAPI_CODEGEN) -config oapi-codegen.yaml $(CURDIR)/api/codegen-openapi3.json) && \
+	diff -u internal/v1clienttest/client.gen.go $$tmp/v1/client.gen.go || \
+	{ echo "docs/, internal/apiclienttest or internal/v1clienttest is stale: run make docs and commit the result"; rm -rf $$tmp; exit 1; }; rm -rf $$tmp
 
 docs-lint: web
 	npx --no-install redocly lint --format=stylish docs/openapi.json
+
+# Screenshots of the web console for the README, taken by its browser test
+# against the sandbox (needs chromium).
+screenshots:
+	REQUIRE_BROWSER=1 go test -count=1 -run '^TestConsoleInABrowser$$' ./internal/server -args -screenshots=$(CURDIR)/docs/images

@@ -25,7 +25,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|waiters|cluster|load|conns|bodies|upstream|reverseproxy [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|waiters|cluster|load|conns|bodies|uiload|upstream|reverseproxy [flags]")
 	}
 	switch args[0] {
 	case "upstream":
@@ -83,6 +83,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		o.dir = dir
 		return runCluster(ctx, o, stdout)
+	case "uiload":
+		o, err := parseUIOpts(args[1:])
+		if err != nil {
+			return err
+		}
+		o.dir = dir
+		return runUILoad(ctx, o, stdout)
 	case "load":
 		o, err := parseLoadOpts(args[1:])
 		if err != nil {

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
 	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
-		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream}
+		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m)}
 	defer client.CloseIdleConnections()
 	shared, err := startShared(cfg, m, logger)
 	if err != nil {
@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m.WatchStreams(streams)
 	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
+		Cache:  newCache(cfg, m),
 		Shared: sharedReady(shared),
 	})
 	if err != nil {

@@ -603,6 +603,9 @@ type StreamAgentRunsParams struct {
 	// OrgId Organization to act on (instead of the header)
 	OrgId *int `form:"org_id,omitempty" json:"org_id,omitempty"`
 
+	// Timeout End the stream after this many seconds, 1 to WAIT_MAX_TIMEOUT (default: never), for scripts and for Try it out, which shows an answer only once it ends
+	Timeout *int `form:"timeout,omitempty" json:"timeout,omitempty"`
+
 	// LastEventID Resume after this event number
 	LastEventID *int `json:"Last-Event-ID,omitempty"`
 
@@ -799,6 +802,15 @@ type GetUserParams struct {
 	XCodegenOrgId *int `json:"X-Codegen-Org-Id,omitempty"`
 }
 
+// PassThroughPatchJSONBody defines parameters for PassThroughPatch.
+type PassThroughPatchJSONBody = map[string]interface{}
+
+// PassThroughPostJSONBody defines parameters for PassThroughPost.
+type PassThroughPostJSONBody = map[string]interface{}
+
+// PassThroughPutJSONBody defines parameters for PassThroughPut.
+type PassThroughPutJSONBody = map[string]interface{}
+
 // CreateAgentRunJSONRequestBody defines body for CreateAgentRun for application/json ContentType.
 type CreateAgentRunJSONRequestBody = CreateAgentRunRequest
 
@@ -819,6 +831,15 @@ type UnbanAgentRunChecksJSONRequestBody = RunActionRequest
 
 // EditPullRequestJSONRequestBody defines body for EditPullRequest for application/json ContentType.
 type EditPullRequestJSONRequestBody = EditPullRequestRequest
+
+// PassThroughPatchJSONRequestBody defines body for PassThroughPatch for application/json ContentType.
+type PassThroughPatchJSONRequestBody = PassThroughPatchJSONBody
+
+// PassThroughPostJSONRequestBody defines body for PassThroughPost for application/json ContentType.
+type PassThroughPostJSONRequestBody = PassThroughPostJSONBody
+
+// PassThroughPutJSONRequestBody defines body for PassThroughPut for application/json ContentType.
+type PassThroughPutJSONRequestBody = PassThroughPutJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -894,6 +915,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// Console Web console
+	//
+	// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+	//
+	// Corresponds with GET / (the `Console` operationId).
+	Console(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAgentRuns List agent runs
 	//
 	// The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -921,7 +949,7 @@ type ClientInterface interface {
 
 	// StreamAgentRuns Stream an organization's runs (Server-Sent Events)
 	//
-	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number: decimal, strictly increasing, and each new poller of the feed (after its last subscriber left, or a restart) numbers from above every number an earlier one gave); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, past the latest, or not from this poller; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 	//
 	// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
 	//
@@ -1050,6 +1078,13 @@ type ClientInterface interface {
 	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
 	WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConsoleAsset Web console assets
+	//
+	// The console's JavaScript modules and stylesheet; 404 for any other name.
+	//
+	// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+	ConsoleAsset(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SwaggerUI Swagger UI
 	//
 	// Corresponds with GET /docs (the `SwaggerUI` operationId).
@@ -1159,6 +1194,91 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUser(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughDelete The Codegen API itself, passed through (DELETE)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+	PassThroughDelete(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughGet The Codegen API itself, passed through
+	//
+	// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+	//
+	// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+	PassThroughGet(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPatchWithBody The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPatch The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatch(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPostWithBody The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPost The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPost(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPutWithBody The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PassThroughPut The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPut(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// Console Web console
+//
+// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+//
+// Corresponds with GET / (the `Console` operationId).
+func (c *Client) Console(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsoleRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListAgentRuns List agent runs
@@ -1218,7 +1338,7 @@ func (c *Client) CreateAgentRun(ctx context.Context, params *CreateAgentRunParam
 
 // StreamAgentRuns Stream an organization's runs (Server-Sent Events)
 //
-// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number: decimal, strictly increasing, and each new poller of the feed (after its last subscriber left, or a restart) numbers from above every number an earlier one gave); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, past the latest, or not from this poller; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 //
 // Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
 //
@@ -1487,6 +1607,23 @@ func (c *Client) UnbanAgentRunChecks(ctx context.Context, id int, params *UnbanA
 // Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
 func (c *Client) WaitAgentRun(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWaitAgentRunRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConsoleAsset Web console assets
+//
+// The console's JavaScript modules and stylesheet; 404 for any other name.
+//
+// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+func (c *Client) ConsoleAsset(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsoleAssetRequest(c.Server, path)
 	if err != nil {
 		return nil, err
 	}
@@ -1767,6 +1904,181 @@ func (c *Client) GetUser(ctx context.Context, id int, params *GetUserParams, req
 	return c.Client.Do(req)
 }
 
+// PassThroughDelete The Codegen API itself, passed through (DELETE)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+func (c *Client) PassThroughDelete(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughDeleteRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughGet The Codegen API itself, passed through
+//
+// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+//
+// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+func (c *Client) PassThroughGet(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughGetRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPatchWithBody The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *Client) PassThroughPatchWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPatchRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPatch The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *Client) PassThroughPatch(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPatchRequest(c.Server, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPostWithBody The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *Client) PassThroughPostWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPostRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPost The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *Client) PassThroughPost(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPostRequest(c.Server, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPutWithBody The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *Client) PassThroughPutWithBody(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPutRequestWithBody(c.Server, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PassThroughPut The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *Client) PassThroughPut(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPassThroughPutRequest(c.Server, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewConsoleRequest constructs an http.Request for the Console method
+func NewConsoleRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListAgentRunsRequest constructs an http.Request for the ListAgentRuns method
 func NewListAgentRunsRequest(server string, params *ListAgentRunsParams) (*http.Request, error) {
 	var err error
@@ -2045,6 +2357,18 @@ func NewStreamAgentRunsRequest(server string, params *StreamAgentRunsParams) (*h
 		if params.OrgId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Timeout != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "timeout", *params.Timeout, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2950,6 +3274,40 @@ func NewWaitAgentRunRequest(server string, id int, params *WaitAgentRunParams) (
 	return req, nil
 }
 
+// NewConsoleAssetRequest constructs an http.Request for the ConsoleAsset method
+func NewConsoleAssetRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSwaggerUIRequest constructs an http.Request for the SwaggerUI method
 func NewSwaggerUIRequest(server string) (*http.Request, error) {
 	var err error
@@ -3744,6 +4102,215 @@ func NewGetUserRequest(server string, id int, params *GetUserParams) (*http.Requ
 	return req, nil
 }
 
+// NewPassThroughDeleteRequest constructs an http.Request for the PassThroughDelete method
+func NewPassThroughDeleteRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPassThroughGetRequest constructs an http.Request for the PassThroughGet method
+func NewPassThroughGetRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPassThroughPatchRequest calls the generic PassThroughPatch builder with application/json body
+func NewPassThroughPatchRequest(server string, path string, body PassThroughPatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPatchRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPatchRequestWithBody constructs an http.Request for the PassThroughPatch method, with any body, and a specified content type
+func NewPassThroughPatchRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPassThroughPostRequest calls the generic PassThroughPost builder with application/json body
+func NewPassThroughPostRequest(server string, path string, body PassThroughPostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPostRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPostRequestWithBody constructs an http.Request for the PassThroughPost method, with any body, and a specified content type
+func NewPassThroughPostRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPassThroughPutRequest calls the generic PassThroughPut builder with application/json body
+func NewPassThroughPutRequest(server string, path string, body PassThroughPutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPassThroughPutRequestWithBody(server, path, "application/json", bodyReader)
+}
+
+// NewPassThroughPutRequestWithBody constructs an http.Request for the PassThroughPut method, with any body, and a specified content type
+func NewPassThroughPutRequestWithBody(server string, path string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3788,6 +4355,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ConsoleWithResponse Web console
+	//
+	// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `Console` operationId).
+	ConsoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleResponse, error)
+
 	// ListAgentRunsWithResponse List agent runs
 	//
 	// The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -3817,7 +4393,7 @@ type ClientWithResponsesInterface interface {
 
 	// StreamAgentRunsWithResponse Stream an organization's runs (Server-Sent Events)
 	//
-	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+	// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number: decimal, strictly increasing, and each new poller of the feed (after its last subscriber left, or a restart) numbers from above every number an earlier one gave); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, past the latest, or not from this poller; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 	//
 	// Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
 	//
@@ -3956,6 +4532,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /agent-runs/{id}/wait (the `WaitAgentRun` operationId).
 	WaitAgentRunWithResponse(ctx context.Context, id int, params *WaitAgentRunParams, reqEditors ...RequestEditorFn) (*WaitAgentRunResponse, error)
 
+	// ConsoleAssetWithResponse Web console assets
+	//
+	// The console's JavaScript modules and stylesheet; 404 for any other name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+	ConsoleAssetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*ConsoleAssetResponse, error)
+
 	// SwaggerUIWithResponse Swagger UI
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4093,6 +4678,119 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, id int, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+
+	// PassThroughDeleteWithResponse The Codegen API itself, passed through (DELETE)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+	PassThroughDeleteWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughDeleteResponse, error)
+
+	// PassThroughGetWithResponse The Codegen API itself, passed through
+	//
+	// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+	PassThroughGetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughGetResponse, error)
+
+	// PassThroughPatchWithBodyWithResponse The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error)
+
+	// PassThroughPatchWithResponse The Codegen API itself, passed through (PATCH)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+	PassThroughPatchWithResponse(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error)
+
+	// PassThroughPostWithBodyWithResponse The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error)
+
+	// PassThroughPostWithResponse The Codegen API itself, passed through (POST)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+	PassThroughPostWithResponse(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error)
+
+	// PassThroughPutWithBodyWithResponse The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error)
+
+	// PassThroughPutWithResponse The Codegen API itself, passed through (PUT)
+	//
+	// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+	PassThroughPutWithResponse(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error)
+}
+
+type ConsoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConsoleResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListAgentRunsResponse200Headers the declared response headers of an HTTP 200 response for ListAgentRuns
@@ -5555,6 +6253,47 @@ func (r WaitAgentRunResponse) ContentType() string {
 	return ""
 }
 
+type ConsoleAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConsoleAssetResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsoleAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsoleAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsoleAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsoleAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SwaggerUIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6569,6 +7308,506 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+// PassThroughDeleteResponse503Headers the declared response headers of an HTTP 503 response for PassThroughDelete
+type PassThroughDeleteResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughDeleteResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughDeleteResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughGetResponse503Headers the declared response headers of an HTTP 503 response for PassThroughGet
+type PassThroughGetResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughGetResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughGetResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughGetResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughGetResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughGetResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughGetResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughGetResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughGetResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughGetResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPatchResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPatch
+type PassThroughPatchResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPatchResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPatchResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPatchResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPatchResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPatchResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPatchResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPatchResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPatchResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPatchResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPostResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPost
+type PassThroughPostResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPostResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPostResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPostResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPostResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPostResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPostResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPostResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPostResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPostResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PassThroughPutResponse503Headers the declared response headers of an HTTP 503 response for PassThroughPut
+type PassThroughPutResponse503Headers struct {
+	RetryAfter *string
+}
+
+type PassThroughPutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ErrorResponse
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *ErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorResponse
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *ErrorResponse
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PassThroughPutResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PassThroughPutResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PassThroughPutResponse) GetJSON400() *ErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PassThroughPutResponse) GetJSON401() *ErrorResponse {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PassThroughPutResponse) GetJSON413() *ErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PassThroughPutResponse) GetJSON415() *ErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r PassThroughPutResponse) GetJSON502() *ErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PassThroughPutResponse) GetJSON503() *ErrorResponse {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PassThroughPutResponse) GetJSON504() *ErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r PassThroughPutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PassThroughPutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PassThroughPutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PassThroughPutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConsoleWithResponse Web console
+//
+// The web console's page (HTML) for browsers. With Accept: application/json and no text/html, 404 not_found as for any path that is no route.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `Console` operationId).
+func (c *ClientWithResponses) ConsoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ConsoleResponse, error) {
+	rsp, err := c.Console(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsoleResponse(rsp)
+}
+
 // ListAgentRunsWithResponse List agent runs
 //
 // The organization's runs, newest first. A status filter is applied by reading the upstream list from the start, 100 runs per call, up to FILTER_SCAN_LIMIT runs: items and totals are exact, X-Filter-Scanned tells how many runs were read, and X-Filter-Complete is false when the total is only a lower bound. A page the limit cannot fill is refused with 422 filter_scan_limit.
@@ -6616,7 +7855,7 @@ func (c *ClientWithResponses) CreateAgentRunWithResponse(ctx context.Context, pa
 
 // StreamAgentRunsWithResponse Stream an organization's runs (Server-Sent Events)
 //
-// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number, from 1, strictly increasing); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, or not from this feed; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
+// A text/event-stream of the organization's newest runs and their changes, for dashboards. Events: `run` (data = one run, as GET /agent-runs/{id} answers it; id = the feed's event number: decimal, strictly increasing, and each new poller of the feed (after its last subscriber left, or a restart) numbers from above every number an earlier one gave); `reset` (data `{}`, no id: the Last-Event-ID given is older than the events the proxy keeps, past the latest, or not from this poller; a snapshot follows); `error` (data = the error envelope; 5xx, 504 and 429 are transient and the stream goes on, 401/403/404 and 503 shutting_down end it). A `: ping` comment every 15 s keeps the connection; `retry: 3000` opens the stream.
 //
 // Without Last-Event-ID the stream opens with a snapshot: a `run` event for each run of the newest page (FEED_RUNS runs, newest first), only the last of them with an id. Then a numbered `run` event whenever a run appears on that page or its status, summary or github_pull_requests change. Resume with the Last-Event-ID header (sent by browsers on reconnect) or ?after=N: the events numbered after N, with no gap and no duplicate, while the proxy keeps them (FEED_HISTORY_ENTRIES, FEED_HISTORY_BYTES); otherwise `reset` and a snapshot. Each feed counts as a stream: STREAM_MAX_PER_TOKEN per token (429 past it) and STREAM_MAX in all (503 past it), both with Retry-After. All subscribers of an organization with the same token share one upstream poller, which reads the newest page every STREAM_POLL_INTERVAL (twice as often after a change, up to 2.5 times slower when idle) within the token's STREAM_LOGS_BUDGET. Browsers' EventSource cannot send headers, so this route also takes the token as ?access_token=. HEAD answers the stream's headers after the checks that need no upstream call, without opening the stream.
 //
@@ -6843,6 +8082,21 @@ func (c *ClientWithResponses) WaitAgentRunWithResponse(ctx context.Context, id i
 		return nil, err
 	}
 	return ParseWaitAgentRunResponse(rsp)
+}
+
+// ConsoleAssetWithResponse Web console assets
+//
+// The console's JavaScript modules and stylesheet; 404 for any other name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/{path} (the `ConsoleAsset` operationId).
+func (c *ClientWithResponses) ConsoleAssetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*ConsoleAssetResponse, error) {
+	rsp, err := c.ConsoleAsset(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsoleAssetResponse(rsp)
 }
 
 // SwaggerUIWithResponse Swagger UI
@@ -7077,6 +8331,152 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id int, p
 		return nil, err
 	}
 	return ParseGetUserResponse(rsp)
+}
+
+// PassThroughDeleteWithResponse The Codegen API itself, passed through (DELETE)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/{path} (the `PassThroughDelete` operationId).
+func (c *ClientWithResponses) PassThroughDeleteWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughDeleteResponse, error) {
+	rsp, err := c.PassThroughDelete(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughDeleteResponse(rsp)
+}
+
+// PassThroughGetWithResponse The Codegen API itself, passed through
+//
+// Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/{path} (the `PassThroughGet` operationId).
+func (c *ClientWithResponses) PassThroughGetWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*PassThroughGetResponse, error) {
+	rsp, err := c.PassThroughGet(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughGetResponse(rsp)
+}
+
+// PassThroughPatchWithBodyWithResponse The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *ClientWithResponses) PassThroughPatchWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error) {
+	rsp, err := c.PassThroughPatchWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPatchResponse(rsp)
+}
+
+// PassThroughPatchWithResponse The Codegen API itself, passed through (PATCH)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/{path} (the `PassThroughPatch` operationId).
+func (c *ClientWithResponses) PassThroughPatchWithResponse(ctx context.Context, path string, body PassThroughPatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPatchResponse, error) {
+	rsp, err := c.PassThroughPatch(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPatchResponse(rsp)
+}
+
+// PassThroughPostWithBodyWithResponse The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *ClientWithResponses) PassThroughPostWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error) {
+	rsp, err := c.PassThroughPostWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPostResponse(rsp)
+}
+
+// PassThroughPostWithResponse The Codegen API itself, passed through (POST)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/{path} (the `PassThroughPost` operationId).
+func (c *ClientWithResponses) PassThroughPostWithResponse(ctx context.Context, path string, body PassThroughPostJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPostResponse, error) {
+	rsp, err := c.PassThroughPost(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPostResponse(rsp)
+}
+
+// PassThroughPutWithBodyWithResponse The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *ClientWithResponses) PassThroughPutWithBodyWithResponse(ctx context.Context, path string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error) {
+	rsp, err := c.PassThroughPutWithBody(ctx, path, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPutResponse(rsp)
+}
+
+// PassThroughPutWithResponse The Codegen API itself, passed through (PUT)
+//
+// As GET /v1/{path} (see there), with the request's JSON body (bounded by MAX_BODY_BYTES and MAX_INFLIGHT_BODY_BYTES, sent with a Content-Length) passed on byte for byte. Never retried.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/{path} (the `PassThroughPut` operationId).
+func (c *ClientWithResponses) PassThroughPutWithResponse(ctx context.Context, path string, body PassThroughPutJSONRequestBody, reqEditors ...RequestEditorFn) (*PassThroughPutResponse, error) {
+	rsp, err := c.PassThroughPut(ctx, path, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePassThroughPutResponse(rsp)
+}
+
+// ParseConsoleResponse parses an HTTP response from a ConsoleWithResponse call
+func ParseConsoleResponse(rsp *http.Response) (*ConsoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseListAgentRunsResponse parses an HTTP response from a ListAgentRunsWithResponse call
@@ -8470,6 +9870,32 @@ func ParseWaitAgentRunResponse(rsp *http.Response) (*WaitAgentRunResponse, error
 	return response, nil
 }
 
+// ParseConsoleAssetResponse parses an HTTP response from a ConsoleAssetWithResponse call
+func ParseConsoleAssetResponse(rsp *http.Response) (*ConsoleAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsoleAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseSwaggerUIResponse parses an HTTP response from a SwaggerUIWithResponse call
 func ParseSwaggerUIResponse(rsp *http.Response) (*SwaggerUIResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9287,6 +10713,446 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughDeleteResponse parses an HTTP response from a PassThroughDeleteWithResponse call
+func ParsePassThroughDeleteResponse(rsp *http.Response) (*PassThroughDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughDeleteResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughGetResponse parses an HTTP response from a PassThroughGetWithResponse call
+func ParsePassThroughGetResponse(rsp *http.Response) (*PassThroughGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughGetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPatchResponse parses an HTTP response from a PassThroughPatchWithResponse call
+func ParsePassThroughPatchResponse(rsp *http.Response) (*PassThroughPatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPatchResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPostResponse parses an HTTP response from a PassThroughPostWithResponse call
+func ParsePassThroughPostResponse(rsp *http.Response) (*PassThroughPostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPostResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePassThroughPutResponse parses an HTTP response from a PassThroughPutWithResponse call
+func ParsePassThroughPutResponse(rsp *http.Response) (*PassThroughPutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PassThroughPutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PassThroughPutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

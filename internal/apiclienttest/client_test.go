@@ -148,6 +148,7 @@ func TestTheGeneratedClientDrivesEveryOperation(t *testing.T) {
 	called = append(called, waitAndFeedOperations(t, ctx, c, id)...)
 	called = append(called, runAndOrgOperations(t, ctx, c)...)
 	called = append(called, systemOperations(t, ctx, c)...)
+	called = append(called, passThroughOperations(t, ctx, c)...)
 	assertEveryOperation(t, called)
 }
 
@@ -171,7 +172,14 @@ func systemOperations(t *testing.T, ctx context.Context, c *ClientWithResponses)
 	want2xx(t, "swaggerUIAsset", asset.HTTPResponse, asset.Body, err)
 	redoc, err := c.RedocWithResponse(ctx)
 	want2xx(t, "redoc", redoc.HTTPResponse, redoc.Body, err)
-	ops := []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPI", "swaggerUI", "swaggerUIAsset", "redoc"}
+	console, err := c.ConsoleWithResponse(ctx, func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Accept", "text/html")
+		return nil
+	})
+	want2xx(t, "console", console.HTTPResponse, console.Body, err)
+	consoleAsset, err := c.ConsoleAssetWithResponse(ctx, "app.js")
+	want2xx(t, "consoleAsset", consoleAsset.HTTPResponse, consoleAsset.Body, err)
+	ops := []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPI", "swaggerUI", "swaggerUIAsset", "redoc", "console", "consoleAsset"}
 	script, err := c.RedocScriptWithResponse(ctx, "redoc.standalone.js")
 	if web.HasRedoc() {
 		want2xx(t, "redocScript", script.HTTPResponse, script.Body, err)

@@ -18,6 +18,8 @@ import (
 // sets the stream to expire after ARGV[4] ms and publishes the new end on
 // ARGV[5]. It answers {1, end}, or {code, next} when refused: -1 not the
 // holder, -2 a position already appended, -3 a position past the next.
+// Positions are exact up to 2^53 (Lua's numbers are doubles), and written
+// with %d: Lua's own conversion would write a large one as 1.7e+15.
 var appendLog = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, 0} end
 local pos = tonumber(ARGV[2])
@@ -29,10 +31,10 @@ if #last > 0 then
 end
 for i = 6, #ARGV do
   pos = pos + 1
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '0-' .. pos, 'd', ARGV[i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('0-%d', pos), 'd', ARGV[i])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[5], pos)
+redis.call('PUBLISH', ARGV[5], string.format('%d', pos))
 return {1, pos}
 `)
 

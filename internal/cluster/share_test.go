@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -174,5 +175,33 @@ func TestSharedLateJoinerReadsWhatNoHistoryKeepsFromUpstream(t *testing.T) {
 	late.check(t, "the late subscriber on the other replica", 0, 320)
 	if rs[1].hub.Polls() == 0 {
 		t.Error("the late subscriber's replica read nothing upstream: what did it send for the positions nobody keeps?")
+	}
+}
+
+func TestSharedWaitOnAnotherReplicaAnswersFromAFreshRead(t *testing.T) {
+	srv, up := redistest.Start(t), newUpstream(t)
+	rs := replicasOn(t, srv, up, 2, 3*time.Second)
+	first := subscribe(t, rs[0], "")
+	up.set(10, "ACTIVE")
+	allHave(t, []*sub{first}, 10, false)
+	wait := func(r *replica) (int, string, string) {
+		req, _ := http.NewRequest(http.MethodGet, r.srv.URL+"/agent-runs/1/wait?timeout=5", nil)
+		req.Header.Set("Authorization", "Bearer sk-shared-test")
+		req.Header.Set("X-Codegen-Org-Id", "1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var run struct{ Status string }
+		json.NewDecoder(resp.Body).Decode(&run)
+		return resp.StatusCode, run.Status, resp.Header.Get("X-Wait-Timed-Out")
+	}
+	up.set(12, "COMPLETE")
+	allHave(t, []*sub{first}, 12, true)
+	for i, r := range rs {
+		if code, status, timedOut := wait(r); code != http.StatusOK || status != "COMPLETE" || timedOut != "" {
+			t.Errorf("wait on replica %d: %d %q timed out %q; want 200 COMPLETE at once", i, code, status, timedOut)
+		}
 	}
 }

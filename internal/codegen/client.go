@@ -82,6 +82,13 @@ type Client struct {
 	// RequestID, if set, returns the id sent as X-Request-ID on each call.
 	RequestID func(ctx context.Context) string
 
+	// Budget, if set, paces each token's calls: every attempt takes a slot
+	// of its Class first (at the priority its context carries, see
+	// WithPriority), a call that gets none fails with a *BudgetError without
+	// reaching the API, and an upstream 429 pauses the class for its
+	// Retry-After. If nil, calls are not paced.
+	Budget Budget
+
 	// Observe, if set, is called after every attempt with the operation
 	// name, the status the API answered with (0 when none arrived) and how
 	// long the attempt took. It must be safe for concurrent use.
@@ -109,11 +116,24 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 	defer cancel()
 	rt, pl := c.transportFor(k.token)
 	defer c.releasePool(pl)
+	key, class := KeyOf(k.token), ClassOf(k.method, k.path)
+	var last error
 	for attempt := 0; ; attempt++ {
+		if err := c.take(ctx, key, class); err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, c.contextError(parent, ctx, k.op)
+			case last != nil: // a retry found no slot: report what failed
+				return nil, last
+			}
+			return nil, fmt.Errorf("%s: %w", k.op, err)
+		}
 		body, retry, err := c.attempt(ctx, rt, k)
 		if err == nil {
 			return body, nil
 		}
+		last = err
+		c.noteAnswer(key, class, err)
 		if ctx.Err() != nil {
 			return nil, c.contextError(parent, ctx, k.op)
 		}

@@ -109,6 +109,32 @@ type Config struct {
 	FeedRuns           int
 	FeedHistoryEntries int
 	FeedHistoryBytes   int
+	// BudgetMaxWait is the longest a request waits for a slot of its
+	// token's upstream budget before a 429 (BUDGET_MAX_WAIT; 0: never);
+	// BudgetStreamReserve the calls of each class's burst that only stream
+	// pollers may spend (BUDGET_STREAM_RESERVE); BudgetMaxTokens the tokens
+	// whose budgets are kept (BUDGET_MAX_TOKENS).
+	BudgetMaxWait       time.Duration
+	BudgetStreamReserve int
+	BudgetMaxTokens     int
+	// CacheFreshRun, CacheFreshRunList, CacheFreshLogs and CacheFreshOrg are
+	// how long cached reads of each route class stay fresh
+	// (CACHE_FRESH_RUN, CACHE_FRESH_RUN_LIST, CACHE_FRESH_LOGS,
+	// CACHE_FRESH_ORG); CacheNotFound how long a 404 is kept
+	// (CACHE_NOT_FOUND); CacheMaxStale how long past freshness an answer
+	// may be served while the budget is spent (CACHE_MAX_STALE).
+	CacheFreshRun     time.Duration
+	CacheFreshRunList time.Duration
+	CacheFreshLogs    time.Duration
+	CacheFreshOrg     time.Duration
+	CacheNotFound     time.Duration
+	CacheMaxStale     time.Duration
+	// CacheMaxEntries, CacheMaxBytes and CacheMaxEntryBytes bound the read
+	// cache (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_ENTRY_BYTES); a
+	// larger answer than CacheMaxEntryBytes is served but not kept.
+	CacheMaxEntries    int
+	CacheMaxBytes      int
+	CacheMaxEntryBytes int
 	// SandboxStep is the time between a sandbox run's steps (SANDBOX_STEP);
 	// SandboxRateLimits turns the sandbox's rate limits on
 	// (SANDBOX_RATE_LIMITS).

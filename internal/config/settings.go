@@ -163,6 +163,44 @@ var settings = []setting{
 		positive(func(c *Config) *int { return &c.FeedHistoryEntries })},
 	{"feed-history-bytes", "N", "FEED_HISTORY_BYTES", "1048576", "bytes of run events a runs feed keeps",
 		positive(func(c *Config) *int { return &c.FeedHistoryBytes })},
+	{"budget-max-wait", "DURATION", "BUDGET_MAX_WAIT", "1s", "longest wait of a request for a slot of its token's upstream budget; past it 429 (0s: never wait)",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errors.New("want a duration such as 1s, or 0s")
+			}
+			c.BudgetMaxWait = d
+			return nil
+		}},
+	{"budget-stream-reserve", "N", "BUDGET_STREAM_RESERVE", "2", "calls of each budget class's burst that only stream pollers may spend (0: none)",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 4 {
+				return errors.New("want an integer from 0 to 4 (the burst is 5)")
+			}
+			c.BudgetStreamReserve = n
+			return nil
+		}},
+	{"budget-max-tokens", "N", "BUDGET_MAX_TOKENS", "10000", "tokens whose upstream budgets are kept; past it the least recently used is forgotten",
+		positive(func(c *Config) *int { return &c.BudgetMaxTokens })},
+	{"cache-fresh-run", "DURATION", "CACHE_FRESH_RUN", "2s", "how long a cached run (GET /agent-runs/{id}) is fresh",
+		duration(func(c *Config) *time.Duration { return &c.CacheFreshRun })},
+	{"cache-fresh-run-list", "DURATION", "CACHE_FRESH_RUN_LIST", "5s", "how long a cached list of runs is fresh (a UI gets list changes live from the runs feed)",
+		duration(func(c *Config) *time.Duration { return &c.CacheFreshRunList })},
+	{"cache-fresh-logs", "DURATION", "CACHE_FRESH_LOGS", "2s", "how long a cached page of a run's logs is fresh",
+		duration(func(c *Config) *time.Duration { return &c.CacheFreshLogs })},
+	{"cache-fresh-org", "DURATION", "CACHE_FRESH_ORG", "60s", "how long cached users, organizations, repositories and integrations are fresh",
+		duration(func(c *Config) *time.Duration { return &c.CacheFreshOrg })},
+	{"cache-not-found", "DURATION", "CACHE_NOT_FOUND", "2s", "how long an upstream 404 is cached (no other error is)",
+		duration(func(c *Config) *time.Duration { return &c.CacheNotFound })},
+	{"cache-max-stale", "DURATION", "CACHE_MAX_STALE", "30s", "how long past its freshness a cached answer may be served, marked stale, while the token's budget is spent",
+		duration(func(c *Config) *time.Duration { return &c.CacheMaxStale })},
+	{"cache-max-entries", "N", "CACHE_MAX_ENTRIES", "10000", "cached answers kept in all; past it the least recently used go",
+		positive(func(c *Config) *int { return &c.CacheMaxEntries })},
+	{"cache-max-bytes", "N", "CACHE_MAX_BYTES", "67108864", "bytes of cached answers kept in all",
+		positive(func(c *Config) *int { return &c.CacheMaxBytes })},
+	{"cache-max-entry-bytes", "N", "CACHE_MAX_ENTRY_BYTES", "1048576", "largest answer cached; a larger one is served but not kept",
+		positive(func(c *Config) *int { return &c.CacheMaxEntryBytes })},
 	{"pprof-addr", "ADDR", "PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this loopback IP address, e.g. 127.0.0.1:6060 (not a name, not even localhost); empty: off",
 		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"pprof-allow-remote", "BOOL", "PPROF_ALLOW_REMOTE", "false", "allow a PPROF_ADDR that is not a loopback IP address (logged as a warning)",

@@ -22,6 +22,7 @@ type Metrics struct {
 	requests    *prometheus.HistogramVec
 	upstream    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
+	economy     *economy
 }
 
 // New registers the metrics, the Go runtime and process collectors and a
@@ -51,6 +52,7 @@ func New(version, mode string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version(), "mode": mode},
 	})
 	build.Set(1)
+	m.economy = newEconomy(r)
 	r.MustRegister(m.requests, m.upstream, m.rateLimited, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -104,6 +104,7 @@ type createInput struct {
 	RepoID    *int64
 	Model     *string
 	AgentType *string
+	source    string // the run's source_type; "" is API
 }
 
 // decodeCreate decodes a create body, refusing metadata of more than

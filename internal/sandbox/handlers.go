@@ -84,6 +84,10 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) runJSON {
 	if sc.step > 0 {
 		every = sc.step
 	}
+	source := in.source
+	if source == "" {
+		source = "API"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.nextID
@@ -91,7 +95,7 @@ func (s *Sandbox) create(org int64, in createInput, sc scenario) runJSON {
 	r := &run{
 		AgentRun: codegen.AgentRun{
 			ID: id, OrganizationID: org, Status: ptr("PENDING"), CreatedAt: ptr(timestamp(now)),
-			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr("API"),
+			WebURL: ptr(s.opts.WebURL + strconv.FormatInt(id, 10)), SourceType: ptr(source),
 		},
 		userID: sandboxUser.ID,
 		meta:   in.MetaJSON,

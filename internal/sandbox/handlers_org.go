@@ -108,8 +108,22 @@ func (s *Sandbox) handleIntegrations(w http.ResponseWriter, r *http.Request) {
 // A pull request it does not know is answered 200 with success false, as
 // the API's EditPRResponse allows: the API documents no 404 here.
 func (s *Sandbox) handleEditPR(w http.ResponseWriter, r *http.Request) {
+	s.editPR(w, r, false)
+}
+
+// handleEditRepoPR is handleEditPR for a pull request of one repository:
+// the sandbox's runs open theirs in their organization's first repository.
+func (s *Sandbox) handleEditRepoPR(w http.ResponseWriter, r *http.Request) {
+	s.editPR(w, r, true)
+}
+
+func (s *Sandbox) editPR(w http.ResponseWriter, r *http.Request, inRepo bool) {
 	var v validation
 	org, id := v.pathInt(r, "org_id"), v.pathInt(r, "pr_id")
+	var repo int64
+	if inRepo {
+		repo = v.pathInt(r, "repo_id")
+	}
 	var state string
 	if f := decodeObject(r, &v); f != nil {
 		f.decode(&v, "state", true, &state, msgString, "string_type")
@@ -120,17 +134,25 @@ func (s *Sandbox) handleEditPR(w http.ResponseWriter, r *http.Request) {
 	if v.failed(w) || !allowed(w, org) {
 		return
 	}
-	var pr *codegen.GithubPullRequest
+	if repos := orgRepos(org); inRepo && (len(repos) == 0 || repos[0].ID != repo) {
+		msg := msgPRNotInRepo
+		if _, ok := orgRepo(org, repo); !ok {
+			msg = msgRepoNotFound
+		}
+		writeJSON(w, http.StatusOK, codegen.EditPRResponse{Success: false, Error: ptr(msg)})
+		return
+	}
+	var pr codegen.GithubPullRequest // a copy, read under the lock
 	s.mu.Lock()
 	if run := s.runs[id/10]; run != nil && run.OrganizationID == org {
-		for i := range run.GithubPullRequests {
-			if run.GithubPullRequests[i].ID == id {
-				pr = &run.GithubPullRequests[i]
+		for _, p := range run.GithubPullRequests {
+			if p.ID == id {
+				pr = p
 			}
 		}
 	}
 	s.mu.Unlock()
-	if pr == nil {
+	if pr.ID == 0 {
 		writeJSON(w, http.StatusOK, codegen.EditPRResponse{Success: false, Error: ptr(msgPRNotFound)})
 		return
 	}

@@ -1,11 +1,12 @@
 // Package sandbox is an in-process look-alike of the Codegen API: the
 // upstream of codegen-proxy's offline mode and of its tests.
 //
-// It serves a part of the real API: the operations the proxy calls (runs,
-// the beta stop, check bans, users, repositories, the simple pull request
-// edit, integrations), with the shapes, error bodies and rate limits of the
-// real API's OpenAPI document. Every other path answers 404 as an unknown
-// path does upstream.
+// It serves every operation of the real API's OpenAPI document, and the beta
+// stop its official clients call, with the shapes, error bodies and rate
+// limits the document gives. Every other path answers 404, and a known path
+// with another method 405, as FastAPI does upstream. Where an operation's
+// document declares no 403, an organization the user does not belong to is
+// answered with the status it does declare (422 naming org_id, or 404).
 //
 // Runs progress on their own: a run is a script of steps applied lazily
 // against the clock whenever it is read, so the sandbox starts no goroutines
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // Options configure a Sandbox. The zero value is a working sandbox on the
@@ -69,6 +72,12 @@ type Sandbox struct {
 	order  []int64 // ids of created (not seed) runs, oldest first
 	bytes  int     // callers' input kept by all runs (run.bytes summed)
 	nextID int64
+
+	// What the API's smaller operations change, bounded by the sandbox's
+	// few repositories, organizations and providers.
+	suites      map[int64]codegen.CheckSuiteSettings // by repository id
+	revoked     map[revokedKey]bool
+	slackTokens int64 // Slack Connect tokens made
 }
 
 // New returns a sandbox holding the seed data: one user, two organizations
@@ -96,7 +105,7 @@ func New(o Options) *Sandbox {
 		o.WebURL = "https://sandbox.codegen.invalid/agent/trace/"
 	}
 	s := &Sandbox{opts: o, runs: map[int64]*run{}, nextID: firstRunID, limits: newLimiter(o.Now),
-		bodies: semaphore.NewWeighted(o.MaxInflightBodyBytes)}
+		bodies: semaphore.NewWeighted(o.MaxInflightBodyBytes), suites: map[int64]codegen.CheckSuiteSettings{}, revoked: map[revokedKey]bool{}}
 	s.seed()
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
@@ -120,9 +129,34 @@ func (s *Sandbox) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/organizations/{org_id}/repos", s.handleRepos)
 	m.HandleFunc("PATCH /v1/organizations/{org_id}/prs/{pr_id}", s.handleEditPR)
 	m.HandleFunc("GET /v1/organizations/{org_id}/integrations", s.handleIntegrations)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("PATCH /v1/organizations/{org_id}/repos/{repo_id}/prs/{pr_id}", s.handleEditRepoPR)
+	m.HandleFunc("GET /v1/organizations/{org_id}/repos/check-suite-settings", s.handleGetCheckSuites)
+	m.HandleFunc("PUT /v1/organizations/{org_id}/repos/check-suite-settings", s.handlePutCheckSuites)
+	m.HandleFunc("POST /v1/organizations/{org_id}/setup-commands/generate", s.handleSetupCommands)
+	m.HandleFunc("POST /v1/organizations/{org_id}/sandbox/{sandbox_id}/analyze-logs", s.handleAnalyzeLogs)
+	m.HandleFunc("GET /v1/organizations/{org_id}/cli/rules", s.handleCLIRules)
+	m.HandleFunc("GET /v1/mcp-providers", s.handleMCPProviders)
+	m.HandleFunc("GET /v1/oauth/tokens/status", s.handleOAuthStatus)
+	m.HandleFunc("POST /v1/oauth/tokens/revoke", s.handleOAuthRevoke)
+	m.HandleFunc("POST /v1/slack-connect/generate-token", s.handleSlackToken)
+	m.HandleFunc("/", s.handleUnknown)
+}
+
+// handleUnknown answers a path no operation has, 404, or a method the path
+// does not take, 405 with Allow, both in FastAPI's {"detail"} shape.
+func (s *Sandbox) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if _, p := s.mux.Handler(&http.Request{Method: m, URL: r.URL, Host: r.Host}); p != "/" && p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
-	})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
 }
 
 // ServeHTTP checks the token and the rate limits, then serves the API.

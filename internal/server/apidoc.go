@@ -23,6 +23,8 @@ package server
 //	@tag.description			The organization's repositories and integrations.
 //	@tag.name					pull-requests
 //	@tag.description			Pull requests the agents opened.
+//	@tag.name					passthrough
+//	@tag.description			The Codegen API itself under /v1, for SDKs and generated clients: its own paths, answers and errors.
 //	@tag.name					system
 //	@tag.description			Health, readiness, metrics and these docs. No token needed.
 //	@securityDefinitions.apikey	BearerAuth

@@ -68,9 +68,13 @@ var upstreamCodes = map[int]string{
 // answer should be written because the caller has gone.
 func asError(err error) (e *Error, ok bool) {
 	var apiErr *codegen.Error
+	var over *codegen.BudgetError
 	switch {
 	case errors.As(err, &e):
 		return e, true
+	case errors.As(err, &over):
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: over.RetryAfterSeconds(), Cause: err,
+			Message: "this token's Codegen API budget (" + over.Class.String() + " calls) is spent: retry after " + over.RetryAfterSeconds() + " s"}, true
 	case errors.Is(err, stream.ErrShuttingDown), errors.Is(err, ErrShuttingDown):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down: reconnect", RetryAfter: "1"}, true
 	case errors.Is(err, context.Canceled):

@@ -28,7 +28,7 @@ type runAction func(c *codegen.Client, ctx context.Context, token string, org in
 
 // handleRunAction reads the run id and the optional body, then makes the
 // call: stop, ban, unban or remove-from-pr. Never retried.
-func handleRunAction(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, act runAction) http.Handler {
+func handleRunAction(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads, act runAction) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
@@ -53,6 +53,7 @@ func handleRunAction(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, a
 		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
 		defer release()
 		answer, err := act(c, ctx, tok, org, in)
+		rd.invalidate(tok, runName(org, id), runListPrefix(org)) // even after a failure: it may have acted
 		return passOn(w, answer, err)
 	})
 }
@@ -76,8 +77,8 @@ func handleRunAction(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, a
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			stopAgentRun
 //	@Router			/agent-runs/{id}/stop [post]
-func handleStopRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
-	return handleRunAction(c, orgs, bodies, (*codegen.Client).StopRun)
+func handleStopRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
+	return handleRunAction(c, orgs, bodies, rd, (*codegen.Client).StopRun)
 }
 
 // handleBanChecks bans the checks of a run's pull request.
@@ -99,8 +100,8 @@ func handleStopRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) htt
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			banAgentRunChecks
 //	@Router			/agent-runs/{id}/ban-checks [post]
-func handleBanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
-	return handleRunAction(c, orgs, bodies, (*codegen.Client).BanChecks)
+func handleBanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
+	return handleRunAction(c, orgs, bodies, rd, (*codegen.Client).BanChecks)
 }
 
 // handleUnbanChecks lifts a ban on the checks of a run's pull request.
@@ -122,8 +123,8 @@ func handleBanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) h
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			unbanAgentRunChecks
 //	@Router			/agent-runs/{id}/unban-checks [post]
-func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
-	return handleRunAction(c, orgs, bodies, (*codegen.Client).UnbanChecks)
+func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
+	return handleRunAction(c, orgs, bodies, rd, (*codegen.Client).UnbanChecks)
 }
 
 // handleRemoveFromPR removes Codegen from a run's pull request.
@@ -145,8 +146,8 @@ func handleUnbanChecks(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits)
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			removeAgentRunFromPR
 //	@Router			/agent-runs/{id}/remove-from-pr [post]
-func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
-	return handleRunAction(c, orgs, bodies, (*codegen.Client).RemoveFromPR)
+func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
+	return handleRunAction(c, orgs, bodies, rd, (*codegen.Client).RemoveFromPR)
 }
 
 // handleEditPR sets a pull request's state.
@@ -168,7 +169,7 @@ func handleRemoveFromPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			editPullRequest
 //	@Router			/pull-requests/{id} [patch]
-func handleEditPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+func handleEditPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
@@ -190,6 +191,7 @@ func handleEditPR(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http
 		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
 		defer release()
 		answer, err := c.EditPR(ctx, tok, org, id, codegen.EditPRInput{State: *req.State})
+		rd.invalidate(tok, orgRunsPrefix(org)) // which run opened the pull request is not known here
 		return passOn(w, answer, err)
 	})
 }

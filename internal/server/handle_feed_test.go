@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,38 @@ func brief(t *testing.T, evs []event) []event {
 	return out
 }
 
+// origin is the number before the first a new feed poller gave, read from
+// its first snapshot (in which every run was numbered).
+func origin(t *testing.T, snapshot []event) int64 {
+	t.Helper()
+	last, err := strconv.ParseInt(snapshot[len(snapshot)-1].id, 10, 64)
+	if err != nil {
+		t.Fatalf("the snapshot's last event has id %q", snapshot[len(snapshot)-1].id)
+	}
+	return last - int64(len(snapshot))
+}
+
+// from rewrites events' ids as their distance from origin, so that the
+// first a poller gave reads "1".
+func from(t *testing.T, origin int64, evs []event) []event {
+	t.Helper()
+	out := make([]event, len(evs))
+	for i, ev := range evs {
+		out[i] = ev
+		if ev.id != "" {
+			n, err := strconv.ParseInt(ev.id, 10, 64)
+			if err != nil {
+				t.Fatalf("event id %q is not a number", ev.id)
+			}
+			out[i].id = strconv.FormatInt(n-origin, 10)
+		}
+	}
+	return out
+}
+
+// after is the feed id n past origin, as a client sends it.
+func after(origin, n int64) string { return strconv.FormatInt(origin+n, 10) }
+
 func wantEvents(t *testing.T, what string, got, want []event) {
 	t.Helper()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -187,20 +220,22 @@ func TestFeedSendsASnapshotThenAChangeOrANewRun(t *testing.T) {
 		t.Fatalf("feed: %d %s; want an event stream", s.resp.StatusCode, ct)
 	}
 	// The snapshot, newest first; only its last event has an id: the latest number.
-	wantEvents(t, "snapshot", brief(t, s.next(t, 3)),
+	snapshot := brief(t, s.next(t, 3))
+	o := origin(t, snapshot)
+	wantEvents(t, "snapshot", from(t, o, snapshot),
 		[]event{runEvent("", 3, "RUNNING"), runEvent("", 2, "PENDING"), runEvent("3", 1, "COMPLETE")})
 
 	e.api.set(secretToken, runJSON(3, "RUNNING", ""), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", "done"))
-	wantEvents(t, "a status change", brief(t, s.next(t, 1)), []event{runEvent("4", 2, "RUNNING")})
+	wantEvents(t, "a status change", from(t, o, brief(t, s.next(t, 1))), []event{runEvent("4", 2, "RUNNING")})
 
 	e.api.set(secretToken, runJSON(4, "PENDING", ""), runJSON(3, "RUNNING", "half way"), runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", "done"))
-	wantEvents(t, "a new run and a summary change", brief(t, s.next(t, 2)),
+	wantEvents(t, "a new run and a summary change", from(t, o, brief(t, s.next(t, 2))),
 		[]event{runEvent("5", 4, "PENDING"), runEvent("6", 3, "RUNNING")})
 
 	prs := strings.Replace(runJSON(1, "COMPLETE", "done"), `[]`, `[{"id":7,"url":"https://github.com/o/r/pull/7"}]`, 1)
 	e.api.set(secretToken, runJSON(4, "PENDING", ""), runJSON(3, "RUNNING", "half way"), runJSON(2, "RUNNING", ""), prs)
 	got := s.next(t, 1)
-	wantEvents(t, "a pull request", brief(t, got), []event{runEvent("7", 1, "COMPLETE")})
+	wantEvents(t, "a pull request", from(t, o, brief(t, got)), []event{runEvent("7", 1, "COMPLETE")})
 	if !strings.Contains(got[0].data, "pull/7") {
 		t.Errorf("the run event's data %s lacks the pull request", got[0].data)
 	}
@@ -221,7 +256,8 @@ func TestFeedRouteIsNotARunID(t *testing.T) {
 	}
 	e.api.set(secretToken, runJSON(1, "COMPLETE", ""))
 	s := e.openFeed(t, "", "?access_token="+secretToken) // as EventSource sends it
-	wantEvents(t, "with the token in the query", brief(t, s.next(t, 1)), []event{runEvent("1", 1, "COMPLETE")})
+	snapshot := brief(t, s.next(t, 1))
+	wantEvents(t, "with the token in the query", from(t, origin(t, snapshot), snapshot), []event{runEvent("1", 1, "COMPLETE")})
 	for _, q := range []string{"?after=-1", "?after=01", "?after=x", "?after=1&after=2"} {
 		if resp, body := call(t, "GET", e.proxy+"/agent-runs/stream"+q, ""); resp.StatusCode != 400 || !strings.Contains(body, "after") {
 			t.Errorf("%s: %d %s; want 400 naming after", q, resp.StatusCode, body)
@@ -232,5 +268,33 @@ func TestFeedRouteIsNotARunID(t *testing.T) {
 	}
 	if resp, _ := call(t, "GET", e.proxy+"/agent-runs/stream", "", "Authorization", ""); resp.StatusCode != 401 {
 		t.Errorf("without a token: %d, want 401", resp.StatusCode)
+	}
+}
+
+// A feed asked for a timeout ends by itself, quietly, after the snapshot:
+// what scripts and Swagger UI's Try it out (which shows an answer only once
+// it ends) need. A timeout out of range is a 400 naming it.
+func TestFeedWithATimeoutEndsByItself(t *testing.T) {
+	t.Parallel()
+	e := newFeedEnv(t, nil)
+	e.api.set(secretToken, runJSON(2, "RUNNING", ""), runJSON(1, "COMPLETE", "done"))
+	s := e.openFeed(t, secretToken, "?timeout=1")
+	snapshot := brief(t, s.next(t, 2))
+	wantEvents(t, "snapshot", from(t, origin(t, snapshot), snapshot), []event{runEvent("", 2, "RUNNING"), runEvent("2", 1, "COMPLETE")})
+	select {
+	case ev, ok := <-s.events:
+		if ok {
+			t.Errorf("after the snapshot: %+v, want the stream to end", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a feed with timeout=1 was still open after 10 s")
+	}
+	if strings.Contains(string(s.raw.bytes()), "event: error") {
+		t.Errorf("the timed-out feed sent an error: %s", s.raw.bytes())
+	}
+	for _, q := range []string{"?timeout=0", "?timeout=301", "?timeout=1s", "?timeout=1&timeout=2"} {
+		if resp, body := call(t, "GET", e.proxy+"/agent-runs/stream"+q, ""); resp.StatusCode != 400 || !strings.Contains(body, "timeout") {
+			t.Errorf("%s: %d %s; want 400 naming timeout", q, resp.StatusCode, body)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
@@ -33,7 +34,7 @@ import (
 //	@Failure		502,504					{object}	envelope
 //	@ID			getAgentRunLogs
 //	@Router			/agent-runs/{id}/logs [get]
-func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Handler {
+func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
@@ -57,21 +58,23 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Han
 			return err
 		}
 		params := codegen.LogsParams{PageParams: codegen.PageParams(p), Reverse: reverse}
+		logsName := func(params codegen.LogsParams) string { return paramsName(runName(org, id)+"logs?", params) }
 		if types == nil {
-			ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-			defer release()
-			body, err := c.RunLogs(ctx, tok, org, id, params)
-			return passOn(w, body, err)
+			return rd.serve(w, r, tok, cache.ClassLogs, logsName(params), func(ctx context.Context) ([]byte, error) {
+				return c.RunLogs(ctx, tok, org, id, params)
+			})
 		}
 		read := func(ctx context.Context, params codegen.LogsParams) ([]byte, error) {
-			return c.RunLogs(ctx, tok, org, id, params)
+			return rd.fetch(ctx, tok, cache.ClassLogs, logsName(params), func(ctx context.Context) ([]byte, error) {
+				return c.RunLogs(ctx, tok, org, id, params)
+			})
 		}
 		page, res, err := filterRunLogs(r.Context(), read, params, messageTypeIn(types), p, scanLimit)
 		if err != nil {
 			return err
 		}
 		setScanHeaders(w, res)
-		return writeJSON(w, http.StatusOK, page)
+		return rd.writeComputed(w, r, cache.ClassLogs, page)
 	})
 }
 

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"net/http"
+	"strconv"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
@@ -26,8 +28,8 @@ import (
 //	@Failure		502,504				{object}	envelope
 //	@ID			listRepositories
 //	@Router			/repositories [get]
-func handleRepositories(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return passOnOrgPage(orgs, c.Repositories)
+func handleRepositories(c *codegen.Client, orgs *orgResolver, rd *reads) http.Handler {
+	return passOnOrgPage(orgs, rd, "repos", c.Repositories)
 }
 
 // handleUsers passes on the organization's users, translating page to skip.
@@ -48,8 +50,8 @@ func handleRepositories(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Failure		502,504				{object}	envelope
 //	@ID			listUsers
 //	@Router			/users [get]
-func handleUsers(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return passOnOrgPage(orgs, c.Users)
+func handleUsers(c *codegen.Client, orgs *orgResolver, rd *reads) http.Handler {
+	return passOnOrgPage(orgs, rd, "users", c.Users)
 }
 
 // handleUser passes on one of the organization's users.
@@ -68,8 +70,8 @@ func handleUsers(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Failure		502,504					{object}	envelope
 //	@ID			getUser
 //	@Router			/users/{id} [get]
-func handleUser(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return passOnOrgItem(orgs, c.User)
+func handleUser(c *codegen.Client, orgs *orgResolver, rd *reads) http.Handler {
+	return passOnOrgItem(orgs, rd, cache.ClassOrg, "users", c.User)
 }
 
 // handleIntegrations passes on the organization's integrations.
@@ -87,8 +89,8 @@ func handleUser(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Failure		502,504				{object}	envelope
 //	@ID			listIntegrations
 //	@Router			/integrations [get]
-func handleIntegrations(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return passOnOrg(orgs, c.Integrations)
+func handleIntegrations(c *codegen.Client, orgs *orgResolver, rd *reads) http.Handler {
+	return passOnOrg(orgs, rd, "integrations", c.Integrations)
 }
 
 // orgRead, orgPageRead and orgItemRead are codegen.Client reads of an
@@ -100,49 +102,53 @@ type (
 )
 
 // passOnOrg answers with what read returns for the caller's organization,
-// passed on as the API sent it.
-func passOnOrg(orgs *orgResolver, read orgRead) http.Handler {
+// passed on as the API sent it, through the read cache as "org/{org}/"+what
+// (route class org).
+func passOnOrg(orgs *orgResolver, rd *reads, what string, read orgRead) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		return serveOrgRead(w, r, orgs, read)
+		return serveOrgRead(w, r, orgs, rd, cache.ClassOrg, func(org int64) string { return orgName(org) + what }, read)
 	})
 }
 
 // passOnOrgPage is passOnOrg for a page of records: page or skip, and limit.
-func passOnOrgPage(orgs *orgResolver, read orgPageRead) http.Handler {
+func passOnOrgPage(orgs *orgResolver, rd *reads, what string, read orgPageRead) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parsePage(r.URL.Query(), maxLimit)
 		if err != nil {
 			return err
 		}
-		return serveOrgRead(w, r, orgs, func(ctx context.Context, tok string, org int64) ([]byte, error) {
+		name := func(org int64) string { return paramsName(orgName(org)+what+"?", p) }
+		return serveOrgRead(w, r, orgs, rd, cache.ClassOrg, name, func(ctx context.Context, tok string, org int64) ([]byte, error) {
 			return read(ctx, tok, org, codegen.PageParams(p))
 		})
 	})
 }
 
-// passOnOrgItem is passOnOrg for the record whose id is the route's {id}.
-func passOnOrgItem(orgs *orgResolver, read orgItemRead) http.Handler {
+// passOnOrgItem is passOnOrg for the record whose id is the route's {id},
+// cached as "org/{org}/"+what+"/{id}/" in class.
+func passOnOrgItem(orgs *orgResolver, rd *reads, class cache.Class, what string, read orgItemRead) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
-		return serveOrgRead(w, r, orgs, func(ctx context.Context, tok string, org int64) ([]byte, error) {
+		name := func(org int64) string { return orgName(org) + what + "/" + strconv.FormatInt(id, 10) + "/" }
+		return serveOrgRead(w, r, orgs, rd, class, name, func(ctx context.Context, tok string, org int64) ([]byte, error) {
 			return read(ctx, tok, org, id)
 		})
 	})
 }
 
-// serveOrgRead resolves the caller's organization, makes the read and
-// passes its answer on, holding the answer's share of the budget until it
-// is written.
-func serveOrgRead(w http.ResponseWriter, r *http.Request, orgs *orgResolver, read orgRead) error {
+// serveOrgRead resolves the caller's organization and answers with the
+// read named name(org), through the read cache.
+func serveOrgRead(w http.ResponseWriter, r *http.Request, orgs *orgResolver, rd *reads, class cache.Class,
+	name func(org int64) string, read orgRead) error {
 	tok, org, err := orgs.caller(r)
 	if err != nil {
 		return err
 	}
-	ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-	defer release()
-	body, err := read(ctx, tok, org)
-	return passOn(w, body, err)
+	return rd.serve(w, r, tok, class, name(org), func(ctx context.Context) ([]byte, error) { return read(ctx, tok, org) })
 }
+
+// orgName is the start of the names of an organization's cached reads.
+func orgName(org int64) string { return "org/" + strconv.FormatInt(org, 10) + "/" }

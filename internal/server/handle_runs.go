@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
@@ -49,7 +50,7 @@ type resumeRunRequest struct {
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			createAgentRun
 //	@Router			/agent-runs [post]
-func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		var req createRunRequest
 		done, err := bodies.readJSON(w, r, &req)
@@ -68,6 +69,7 @@ func handleCreateRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) h
 		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
 		defer release()
 		answer, err := c.CreateRun(ctx, tok, org, in)
+		rd.invalidate(tok, runListPrefix(org)) // even after a failure: the run may exist
 		return passOn(w, answer, err)
 	})
 }
@@ -141,7 +143,7 @@ func validPrompt(p rawJSON) (json.RawMessage, error) {
 //	@Failure		502,504				{object}	envelope
 //	@ID			listAgentRuns
 //	@Router			/agent-runs [get]
-func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Handler {
+func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		p, err := parsePage(q, maxLimit)
@@ -164,14 +166,16 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 			return err
 		}
 		if statuses == nil {
-			ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-			defer release()
-			body, err := c.ListRuns(ctx, tok, org, params)
-			return passOn(w, body, err)
+			return rd.serve(w, r, tok, cache.ClassRunList, paramsName(runListPrefix(org), params), func(ctx context.Context) ([]byte, error) {
+				return c.ListRuns(ctx, tok, org, params)
+			})
 		}
 		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
 			params.Skip, params.Limit = skip, limit
-			body, err := c.ListRuns(ctx, tok, org, params)
+			at := params
+			body, err := rd.fetch(ctx, tok, cache.ClassRunList, paramsName(runListPrefix(org), at), func(ctx context.Context) ([]byte, error) {
+				return c.ListRuns(ctx, tok, org, at)
+			})
 			if err != nil {
 				return nil, 0, err
 			}
@@ -186,7 +190,7 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 			return err
 		}
 		setScanHeaders(w, res)
-		return writeJSON(w, http.StatusOK, codegen.RawPage{
+		return rd.writeComputed(w, r, cache.ClassRunList, codegen.RawPage{
 			Items: res.items, Total: res.matched, Page: p.Skip/p.Limit + 1, Size: p.Limit, Pages: pageCount(res.matched, p.Limit),
 		})
 	})
@@ -208,8 +212,8 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int) http.Ha
 //	@Failure		502,504					{object}	envelope
 //	@ID			getAgentRun
 //	@Router			/agent-runs/{id} [get]
-func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
-	return passOnOrgItem(orgs, c.GetRun)
+func handleGetRun(c *codegen.Client, orgs *orgResolver, rd *reads) http.Handler {
+	return passOnOrgItem(orgs, rd, cache.ClassRun, "run", c.GetRun)
 }
 
 // handleResumeRun resumes a run with a new prompt.
@@ -231,7 +235,7 @@ func handleGetRun(c *codegen.Client, orgs *orgResolver) http.Handler {
 //	@Header			429,503						{string}	Retry-After	"Seconds to wait before retrying"
 //	@ID			resumeAgentRun
 //	@Router			/agent-runs/{id}/resume [post]
-func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) http.Handler {
+func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
 		if err != nil {
@@ -257,6 +261,7 @@ func handleResumeRun(c *codegen.Client, orgs *orgResolver, bodies *bodyLimits) h
 		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
 		defer release()
 		answer, err := c.ResumeRun(ctx, tok, org, in)
+		rd.invalidate(tok, runName(org, id), runListPrefix(org))
 		return passOn(w, answer, err)
 	})
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
@@ -20,12 +22,10 @@ import (
 //	@Failure		502,504			{object}	envelope
 //	@ID			getCurrentUser
 //	@Router			/users/me [get]
-func handleCurrentUser(c *codegen.Client) http.Handler {
+func handleCurrentUser(c *codegen.Client, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.CurrentUser(ctx, token(r.Context()))
-		return passOn(w, body, err)
+		tok := token(r.Context())
+		return rd.serve(w, r, tok, cache.ClassOrg, "me", func(ctx context.Context) ([]byte, error) { return c.CurrentUser(ctx, tok) })
 	})
 }
 
@@ -45,15 +45,15 @@ func handleCurrentUser(c *codegen.Client) http.Handler {
 //	@Failure		502,504			{object}	envelope
 //	@ID			listOrganizations
 //	@Router			/organizations [get]
-func handleOrganizations(c *codegen.Client) http.Handler {
+func handleOrganizations(c *codegen.Client, rd *reads) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := parsePage(r.URL.Query(), maxLimit)
 		if err != nil {
 			return err
 		}
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
-		body, err := c.Organizations(ctx, token(r.Context()), codegen.PageParams(p))
-		return passOn(w, body, err)
+		tok := token(r.Context())
+		return rd.serve(w, r, tok, cache.ClassOrg, paramsName("orgs?", p), func(ctx context.Context) ([]byte, error) {
+			return c.Organizations(ctx, tok, codegen.PageParams(p))
+		})
 	})
 }

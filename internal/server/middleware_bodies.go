@@ -16,8 +16,8 @@ const MaxBodyTime = 2 * time.Minute
 // guardBodies makes request bodies keep arriving, so that no connection
 // waits on a body that never comes. A request with a body on a route that
 // takes none (GET, HEAD, OPTIONS, DELETE, TRACE: the routes that take a
-// body are POSTs and the PR edit's PATCH) is answered 400 at once, its body unread and its connection
-// closed. Any other body must bring new bytes every idle (else reading it
+// body are POSTs, PATCHes and the pass-through's PUT) is answered 400 at
+// once, its body unread and its connection closed. Any other body must bring new bytes every idle (else reading it
 // fails with a timeout, which readBody answers 408) and end within
 // MaxBodyTime of the request's start; a shutdown that cancels the request
 // interrupts the read. An error answer to a request whose body has not
@@ -38,7 +38,7 @@ func guardBodies(idle time.Duration) func(http.Handler) http.Handler {
 			r = r.WithContext(r.Context()) // a copy: handlers must not change the request they are given
 			r.Body = b
 			switch r.Method {
-			case http.MethodPost, http.MethodPatch:
+			case http.MethodPost, http.MethodPatch, http.MethodPut:
 			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete, http.MethodTrace:
 				writeError(w, r, badRequest("this route takes no request body"))
 				return

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/codegen-proxy/codegen-proxy/docs"
+	"github.com/codegen-proxy/codegen-proxy/internal/web"
 )
 
 // addRoutes is the whole API on one screen. Every route the server answers
@@ -15,6 +16,7 @@ func addRoutes(r chi.Router, d Deps) {
 	orgs := newOrgResolver(d.Client, d.Config.OrgID)
 	maxBody, scan := d.Config.MaxBodyBytes, d.Config.FilterScanLimit
 	bodies := newBodyLimits(maxBody, d.Config.MaxInflightBodyBytes)
+	rd := &reads{cache: d.Cache}
 
 	r.NotFound(apiHandler(notFound).ServeHTTP)
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
@@ -27,32 +29,41 @@ func addRoutes(r chi.Router, d Deps) {
 	r.Method(http.MethodGet, "/docs/*", handleSwaggerUI())
 	r.Method(http.MethodGet, "/redoc", handleRedoc(d.Config.Title))
 	r.Method(http.MethodGet, "/redoc/*", handleRedocAssets())
+	console := web.NewConsole()
+	r.Method(http.MethodGet, "/", handleConsole(console))
+	r.Method(http.MethodGet, web.ConsolePrefix+"*", handleConsoleAssets(console))
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireToken(false))
-		r.Method(http.MethodGet, "/users/me", handleCurrentUser(d.Client))
-		r.Method(http.MethodGet, "/organizations", handleOrganizations(d.Client))
-		r.Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, bodies))
-		r.Method(http.MethodGet, "/agent-runs", handleListRuns(d.Client, orgs, scan))
-		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs))
+		r.Method(http.MethodGet, "/users/me", handleCurrentUser(d.Client, rd))
+		r.Method(http.MethodGet, "/organizations", handleOrganizations(d.Client, rd))
+		r.Method(http.MethodPost, "/agent-runs", handleCreateRun(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodGet, "/agent-runs", handleListRuns(d.Client, orgs, scan, rd))
+		r.Method(http.MethodGet, "/agent-runs/{id}", handleGetRun(d.Client, orgs, rd))
 		r.Method(http.MethodGet, "/agent-runs/{id}/wait", handleWait(d.Streams, d.Client, orgs, d.Config.WaitMaxTimeout))
-		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, bodies))
-		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan))
-		r.Method(http.MethodPost, "/agent-runs/{id}/stop", handleStopRun(d.Client, orgs, bodies))
-		r.Method(http.MethodPost, "/agent-runs/{id}/ban-checks", handleBanChecks(d.Client, orgs, bodies))
-		r.Method(http.MethodPost, "/agent-runs/{id}/unban-checks", handleUnbanChecks(d.Client, orgs, bodies))
-		r.Method(http.MethodPost, "/agent-runs/{id}/remove-from-pr", handleRemoveFromPR(d.Client, orgs, bodies))
-		r.Method(http.MethodPatch, "/pull-requests/{id}", handleEditPR(d.Client, orgs, bodies))
-		r.Method(http.MethodGet, "/repositories", handleRepositories(d.Client, orgs))
-		r.Method(http.MethodGet, "/users", handleUsers(d.Client, orgs))
-		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs))
-		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs))
+		r.Method(http.MethodPost, "/agent-runs/{id}/resume", handleResumeRun(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodGet, "/agent-runs/{id}/logs", handleRunLogs(d.Client, orgs, scan, rd))
+		r.Method(http.MethodPost, "/agent-runs/{id}/stop", handleStopRun(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodPost, "/agent-runs/{id}/ban-checks", handleBanChecks(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodPost, "/agent-runs/{id}/unban-checks", handleUnbanChecks(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodPost, "/agent-runs/{id}/remove-from-pr", handleRemoveFromPR(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodPatch, "/pull-requests/{id}", handleEditPR(d.Client, orgs, bodies, rd))
+		r.Method(http.MethodGet, "/repositories", handleRepositories(d.Client, orgs, rd))
+		r.Method(http.MethodGet, "/users", handleUsers(d.Client, orgs, rd))
+		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs, rd))
+		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs, rd))
+		v1 := handleV1(d.Client, bodies) // the Codegen API itself, passed through
+		r.Method(http.MethodGet, "/v1/*", v1.get())
+		r.Method(http.MethodPost, "/v1/*", v1.post())
+		r.Method(http.MethodPut, "/v1/*", v1.put())
+		r.Method(http.MethodPatch, "/v1/*", v1.patch())
+		r.Method(http.MethodDelete, "/v1/*", v1.delete())
 	})
 	// EventSource cannot send headers: these routes alone also take the
 	// token as ?access_token=, and like every route their URLs are never
 	// logged.
 	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/{id}/logs/stream", handleStream(d.Streams, orgs, d.Config.Heartbeat))
-	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/stream", handleFeed(d.Streams, orgs, d.Config.Heartbeat))
+	r.With(requireToken(true)).Method(http.MethodGet, "/agent-runs/stream", handleFeed(d.Streams, orgs, d.Config.Heartbeat, d.Config.WaitMaxTimeout))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
@@ -29,6 +30,10 @@ type Deps struct {
 	Config config.Config
 	// Client calls the Codegen API. Required.
 	Client *codegen.Client
+	// Cache, if set, keeps and coalesces the REST reads per token and
+	// answers them with Cache-Status, ETag and Cache-Control; if nil, every
+	// read goes upstream.
+	Cache *cache.Cache
 	// Streams serves the log streams. Required.
 	Streams *stream.Hub
 	// Metrics records requests and is served at /metrics. If nil, NewServer
@@ -91,10 +96,13 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 	origins = slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return strings.Contains(o, "*") })
 	o := cors.Options{
 		AllowedOrigins: []string{"*"},
-		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodOptions},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID"},
-		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete"},
-		MaxAge:         600,
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID",
+			"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since", "Idempotency-Key"},
+		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete", "Cache-Status", "ETag", "Age",
+			"X-Wait-Timed-Out", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
+		MaxAge: 600,
 	}
 	if len(origins) > 0 {
 		o.AllowedOrigins, o.AllowCredentials = origins, true

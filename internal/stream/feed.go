@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
@@ -33,7 +34,7 @@ type feedPoller struct {
 
 	mu       sync.Mutex
 	changed  chan struct{}
-	seq      int64       // the newest event's number; 0 before the first
+	seq      int64       // the newest event's number; its first (see nextFeedBase) less one before the first
 	events   []feedEvent // the latest events, oldest first, the last one numbered seq; never changed in place
 	size     int         // bytes of data in events
 	page     []feedRun   // the newest page as last read, in upstream order; replaced, never changed
@@ -62,6 +63,31 @@ type feedRun struct {
 	mark string
 }
 
+// feedBaseGap is the least distance between the first event numbers of two
+// feed pollers of this process.
+const feedBaseGap = 1_000_000
+
+// feedBases holds the last first event number issued.
+var feedBases struct {
+	sync.Mutex
+	last int64
+}
+
+// nextFeedBase returns the first event number of a feed poller started at
+// now: the Unix time in milliseconds times 1000, and at least feedBaseGap
+// past the last one issued in this process. So the numbers of a poller that
+// has gone are below the first of any poller started after it (here, or
+// after a restart with a clock that did not go back), as long as it
+// numbered fewer than 1000 events per millisecond of its life, or fewer than
+// feedBaseGap in all; a resume from one of them gets a reset, not the wrong
+// events. It is safe for concurrent use.
+func nextFeedBase(now time.Time) int64 {
+	feedBases.Lock()
+	defer feedBases.Unlock()
+	feedBases.last = max(now.UnixMilli()*1000, feedBases.last+feedBaseGap)
+	return feedBases.last
+}
+
 // joinFeed adds s to the feed poller of (token, org), starting one if none
 // runs.
 func (h *Hub) joinFeed(s *Subscription, org int64) error {
@@ -75,8 +101,8 @@ func (h *Hub) joinFeed(s *Subscription, org int64) error {
 	}
 	f := h.feeds[k]
 	if f == nil {
-		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}),
-			maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
+		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}), seq: nextFeedBase(time.Now()) - 1,
+			alone: h.Shared != nil, maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
 		h.feeds[k] = f
 		go f.loop(h.begin(&f.life, k.token, func() { delete(h.feeds, k) }))
 	}
@@ -153,7 +179,7 @@ func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	runs, err := parseFeedPage(body)
+	runs, err := parseFeedPage(body, positiveOr(f.hub.FeedRuns, 20))
 	if err != nil {
 		return false, err
 	}
@@ -164,29 +190,37 @@ func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
 	return active, nil
 }
 
-// parseFeedPage reads a page of runs. A run without an id cannot be
-// followed and is left out.
-func parseFeedPage(body []byte) ([]feedRun, error) {
+// parseFeedPage reads a page of runs, keeping the first limit of them (see
+// feedRuns).
+func parseFeedPage(body []byte, limit int) ([]feedRun, error) {
 	var page codegen.RawPage
 	if err := json.Unmarshal(body, &page); err != nil {
 		return nil, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
 	}
-	return feedRuns(page.Items), nil
+	return feedRuns(page.Items, limit), nil
 }
 
-// feedRuns reads the runs of a page's items.
-func feedRuns(items []json.RawMessage) []feedRun {
-	runs := make([]feedRun, 0, len(items))
+// feedRuns reads the first limit runs of a page's items. A run without an
+// id cannot be followed and is left out, and so is a run listed again (the
+// page moved while upstream read it, or upstream is hostile): its other
+// copy would look like a change on every read.
+func feedRuns(items []json.RawMessage, limit int) []feedRun {
+	runs := make([]feedRun, 0, min(len(items), limit))
+	seen := make(map[string]bool, cap(runs))
 	for _, item := range items {
+		if len(runs) == limit {
+			break
+		}
 		var r struct {
 			ID                 json.RawMessage `json:"id"`
 			Status             json.RawMessage `json:"status"`
 			Summary            json.RawMessage `json:"summary"`
 			GithubPullRequests json.RawMessage `json:"github_pull_requests"`
 		}
-		if json.Unmarshal(item, &r) != nil || len(r.ID) == 0 || string(r.ID) == "null" {
+		if json.Unmarshal(item, &r) != nil || len(r.ID) == 0 || string(r.ID) == "null" || seen[string(r.ID)] {
 			continue
 		}
+		seen[string(r.ID)] = true
 		mark := string(r.Status) + "\x00" + string(r.Summary) + "\x00" + string(r.GithubPullRequests)
 		runs = append(runs, feedRun{id: string(r.ID), data: item, mark: mark})
 	}

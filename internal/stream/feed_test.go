@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -91,5 +92,56 @@ func TestWaitEndsWithItsContextOrTheShutdown(t *testing.T) {
 	h.Shutdown()
 	if err := <-done; !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("Wait at shutdown: %v, want ErrShuttingDown", err)
+	}
+}
+
+func TestFeedPageKeepsTheFirstOfEachRunAndAtMostTheLimit(t *testing.T) {
+	t.Parallel()
+	body := `{"items":[{"id":3,"status":"RUNNING"},{"id":2,"status":"RUNNING"},{"id":3,"status":"COMPLETE"},` +
+		`{"status":"RUNNING"},{"id":1,"status":"PENDING"},{"id":0,"status":"PENDING"}],"total":6,"page":1,"size":20,"pages":1}`
+	for _, tt := range []struct {
+		limit int
+		want  string
+	}{
+		{20, `3 RUNNING, 2 RUNNING, 1 PENDING, 0 PENDING`},
+		{2, `3 RUNNING, 2 RUNNING`},
+	} {
+		runs, err := parseFeedPage([]byte(body), tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range runs {
+			var run struct{ Status string }
+			json.Unmarshal(r.data, &run)
+			got = append(got, r.id+" "+run.Status)
+		}
+		if strings.Join(got, ", ") != tt.want {
+			t.Errorf("limit %d: %s, want %s", tt.limit, strings.Join(got, ", "), tt.want)
+		}
+	}
+	f := &feedPoller{maxEntries: 100, maxBytes: 1 << 20, changed: make(chan struct{})}
+	runs, _ := parseFeedPage([]byte(body), 20)
+	f.apply(runs)
+	if runs, _ = parseFeedPage([]byte(body), 20); f.apply(runs) {
+		t.Error("the same page read again made an event")
+	}
+}
+
+func TestFeedNumbersOfANewPollerStartAboveEveryEarlierOne(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	first := nextFeedBase(now)
+	if first < now.UnixMilli()*1000 {
+		t.Errorf("first number %d, below the time in ms times 1000 (%d)", first, now.UnixMilli()*1000)
+	}
+	if next := nextFeedBase(now); next < first+feedBaseGap {
+		t.Errorf("a poller started in the same millisecond starts at %d, within %d of %d", next, feedBaseGap, first)
+	}
+	// After a restart (a new process, an hour on): above what an hour of
+	// events at the fastest rate could have numbered.
+	later := now.Add(time.Hour)
+	if got := nextFeedBase(later); got < later.UnixMilli()*1000 {
+		t.Errorf("an hour on, the first number %d is below %d", got, later.UnixMilli()*1000)
 	}
 }

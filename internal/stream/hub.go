@@ -183,20 +183,31 @@ func (h *Hub) join(s *Subscription, org, run int64) error {
 	default:
 	}
 	p := h.pollers[k]
-	if p == nil {
+	if p != nil && p.subs == 0 && p.isDone() {
+		// The run may have been resumed since it finished, and a finished
+		// poller reads again only when asked: a new one follows the run.
+		old := p
+		p = h.startPoller(k, s.token, org, run)
+		h.stopNow(&old.life) // after the start, so that the token's budget carries over
+	} else if p == nil {
 		p = h.startPoller(k, s.token, org, run)
 	}
 	h.attach(&p.life)
 	s.p = p
+	s.since = p.started()
 	return nil
 }
 
 // startPoller creates and starts the poller for k. h.mu is held.
 func (h *Hub) startPoller(k key, tok string, org, run int64) *poller {
-	p := &poller{hub: h, key: k, token: tok, org: org, run: run, changed: make(chan struct{}),
+	p := &poller{hub: h, key: k, token: tok, org: org, run: run, changed: make(chan struct{}), poke: make(chan struct{}, 1),
 		maxEntries: positiveOr(h.HistoryEntries, 1000), maxBytes: positiveOr(h.HistoryBytes, 256<<10)}
 	h.pollers[k] = p
-	ctx := h.begin(&p.life, k.token, func() { delete(h.pollers, k) })
+	ctx := h.begin(&p.life, k.token, func() {
+		if h.pollers[k] == p { // not its successor (see join)
+			delete(h.pollers, k)
+		}
+	})
 	go p.loop(ctx)
 	return p
 }

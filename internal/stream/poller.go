@@ -30,6 +30,8 @@ type poller struct {
 
 	maxEntries, maxBytes int // bounds of the history
 
+	poke chan struct{} // buffered 1: a waiter wants a poll now (see Wait)
+
 	mu       sync.Mutex
 	changed  chan struct{}
 	base     int               // position of logs[0]
@@ -45,12 +47,19 @@ type poller struct {
 	trouble  error             // the latest transient failure
 	troubleV int               // bumped on every transient failure
 
-	leading atomic.Bool // in shared mode: this replica holds the run's lease
-	lead1   leaderState // while leading
+	// Guarded by mu too: what tells a waiter a fresh status from one read
+	// before it came.
+	reads     int  // upstream log reads started, numbered from 1
+	described int  // the read that last described the run (status, event, current)
+	recheck   bool // a waiter wants the run described at the next read even if its status stays
+
+	leading  atomic.Bool // in shared mode: this replica holds the run's lease
+	lead1    leaderState // while leading
+	seenRead int         // in shared mode, guarded by mu: the leader's describing read last taken from the meta
 }
 
-// loop follows the run until it is done, a fatal error occurs, or ctx
-// ends: alone, or with the other replicas when the Hub has a Shared store.
+// loop follows the run until a fatal error occurs or ctx ends: alone, or
+// with the other replicas when the Hub has a Shared store.
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
 	if p.hub.Shared != nil {
@@ -60,9 +69,10 @@ func (p *poller) loop(ctx context.Context) {
 	p.pollLoop(ctx, nil)
 }
 
-// pollLoop polls until the run is done, a fatal error occurs, ctx ends, or
-// after, if set, returns false; after is called after every poll, failed
-// or not, and before a fatal error ends the loop.
+// pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
+// returns false; after is called after every poll, failed or not, and
+// before a fatal error ends the loop. Once the run is done it polls again
+// only when a subscriber asks (see askRecheck).
 func (p *poller) pollLoop(ctx context.Context, after func() bool) {
 	base := p.hub.interval()
 	wait, failures := base, 0
@@ -94,7 +104,7 @@ func (p *poller) pollLoop(ctx context.Context, after func() bool) {
 		if after != nil && !after() {
 			return
 		}
-		if p.isDone() || !codegen.Sleep(ctx, wait) {
+		if !p.sleep(ctx, wait, failures == 0) {
 			return
 		}
 	}
@@ -110,7 +120,13 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		}
 		p.mu.Lock()
 		next := p.base + len(p.logs)
+		p.reads++
+		read := p.reads
 		p.mu.Unlock()
+		select { // this read answers every poke so far
+		case <-p.poke:
+		default:
+		}
 		body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run, codegen.LogsParams{PageParams: codegen.PageParams{Skip: next, Limit: pageSize}})
 		p.hub.polls.Add(1)
 		p.hub.pollsSaved.Add(int64(max(p.hub.subscribers(&p.life)-1, 0)))
@@ -130,9 +146,9 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 		// an idle poller leaves it to be found again when a subscriber comes.
 		describe := (p.statusChanged(status) || (caughtUp && codegen.IsTerminal(status))) && p.hub.subscribers(&p.life) > 0
 		var event, final []byte
-		var read bool
+		var got bool
 		if describe {
-			event, final, read = p.describe(ctx, body)
+			event, final, got = p.describe(ctx, body)
 		}
 		p.update(func() {
 			p.keepAt(next, page.Logs, page.TotalLogs)
@@ -143,12 +159,15 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			}
 			if describe {
 				p.current = nil
-				if read {
+				if got {
 					p.current = final
 				}
+				p.described, p.recheck = read, false
 			}
 			if describe && caughtUp && codegen.IsTerminal(status) {
 				p.done, p.final = true, final
+			} else if describe {
+				p.done = false // resumed
 			}
 		})
 		active = active || len(page.Logs) > 0
@@ -158,10 +177,40 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 	}
 }
 
+// statusChanged reports whether status is news to the poller, or a waiter
+// asked for the run to be described again.
 func (p *poller) statusChanged(status string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.statusV == 0 || status != p.status
+	return p.statusV == 0 || status != p.status || p.recheck
+}
+
+// sleep waits for d, or until ctx ends (false), or, when pokable, until a
+// subscriber asks for a read (see askRecheck). A finished poller waits for
+// the ask alone, unless its last read failed.
+func (p *poller) sleep(ctx context.Context, d time.Duration, pokable bool) bool {
+	poke := p.poke
+	if !pokable {
+		poke = nil // a failing upstream is left its backoff
+	}
+	var timer <-chan time.Time
+	if !pokable || !p.isDone() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		select {
+		case <-timer:
+			return true
+		case <-poke:
+			if p.rechecking() { // else a read since has answered the ask
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // describe returns the status event data (id, status, result, summary,

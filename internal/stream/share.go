@@ -20,8 +20,12 @@ type sharer interface {
 	scope() Scope
 	lifeOf() *life
 	leadingFlag() *atomic.Bool
-	// over reports that the poller has nothing more to read: done or fatal.
+	// over reports that the poller has nothing more to read: a fatal error.
 	over() bool
+	// pokes is where subscribers ask for a fresh read (nil: never), and
+	// readAsked makes one when this replica does not lead.
+	pokes() chan struct{}
+	readAsked(ctx context.Context)
 	// pollAlone polls upstream as if there were no shared store, while
 	// more returns true.
 	pollAlone(ctx context.Context, more func() bool)
@@ -60,9 +64,22 @@ func (h *Hub) share(ctx context.Context, s sharer) {
 		default:
 			s.follow(ctx) //nolint:errcheck // a failure marks the store unhealthy; the next turn polls alone
 		}
+		var poke chan struct{}
+		if !leading.Load() {
+			poke = s.pokes()
+		}
 		select {
 		case <-changed:
 		case <-tick.C:
+		case <-poke:
+			if leading.Load() { // it became the leader meanwhile: the ask is its
+				select {
+				case poke <- struct{}{}:
+				default:
+				}
+			} else {
+				s.readAsked(ctx)
+			}
 		case <-ctx.Done():
 		}
 	}

@@ -28,6 +28,9 @@ func (f *feedPoller) over() bool {
 	return f.fatal != nil
 }
 
+func (f *feedPoller) pokes() chan struct{}          { return nil }
+func (f *feedPoller) readAsked(ctx context.Context) {}
+
 // pollAlone polls as if there were no shared store. The events it numbers
 // are this replica's alone: when it follows the shared history again, it
 // takes the shared numbering and its subscribers get a reset.
@@ -103,7 +106,9 @@ func (f *feedPoller) follow(ctx context.Context) error {
 	alone := f.alone
 	f.mu.Unlock()
 	if alone {
-		return f.adopt(ctx)
+		if err := f.adopt(ctx); err != nil {
+			return err
+		}
 	}
 	sh, s := f.hub.Shared, f.scope()
 	for {
@@ -125,7 +130,7 @@ func (f *feedPoller) follow(ctx context.Context) error {
 	if err != nil || m == nil {
 		return err
 	}
-	runs := feedRuns(m.Page)
+	runs := feedRuns(m.Page, len(m.Page))
 	f.mu.Lock()
 	page := m.Seq == f.seq && (!f.polled || !samePage(runs, f.page))
 	fatal := m.Fatal != nil && f.fatal == nil
@@ -163,16 +168,29 @@ func (f *feedPoller) take(first int64, entries [][]byte) {
 }
 
 // adopt replaces the local numbering with the shared one, if there is
-// one yet, and has every subscriber start again from a snapshot.
+// one yet: it reads the shared events from the oldest on, and follow reads
+// on and takes the page once it has the events up to it. Subscribers that
+// were sent the local numbering start again from a snapshot, after a reset.
+// A new poller adopts so, before it has numbered anything of its own.
 func (f *feedPoller) adopt(ctx context.Context) error {
 	m, err := f.readMeta(ctx)
 	if err != nil || m == nil {
 		return err
 	}
+	first, entries, err := f.hub.Shared.Read(ctx, f.scope(), 0, pageSize)
+	if err != nil {
+		return err
+	}
 	f.update(func() {
+		if f.polled {
+			f.epoch++
+		}
 		f.events, f.size, f.seq = nil, 0, m.Seq
-		f.page, f.polled, f.alone = feedRuns(m.Page), true, false
-		f.epoch++
+		if len(entries) > 0 {
+			f.seq = int64(first)
+			f.take(int64(first), entries)
+		}
+		f.page, f.polled, f.alone = nil, false, false
 	})
 	return nil
 }

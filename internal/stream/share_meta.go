@@ -20,13 +20,14 @@ type runMeta struct {
 	End       int             `json:"end,omitempty"` // when done: the position after the last log
 	Final     json.RawMessage `json:"final,omitempty"`
 	Fatal     *codegen.Error  `json:"fatal,omitempty"`
+	Read      int             `json:"read,omitempty"` // the leader's read that described the run, numbered by the leader
 }
 
 // meta encodes the poller's state for the shared history.
 func (p *poller) meta() []byte {
 	p.mu.Lock()
 	m := runMeta{Described: p.statusV > 0, Status: p.status, Event: p.event, Current: p.current, Done: p.done,
-		Final: p.final}
+		Final: p.final, Read: p.described}
 	if p.done {
 		m.End = p.base + len(p.logs)
 	}
@@ -40,7 +41,10 @@ func (p *poller) meta() []byte {
 }
 
 // applyMeta takes the leader's state: a status event when the status
-// changed, the run, a fatal error, and the end once every log is here too.
+// changed, the run, a fatal error, and the end once every log is here too
+// (or no end, when the run was resumed). A describing read of the leader's
+// that this replica had not seen counts as a read of its own made now, for
+// waiters (see Wait): it was made at most a notification ago.
 func (p *poller) applyMeta(b []byte) {
 	var m runMeta
 	if json.Unmarshal(b, &m) != nil {
@@ -51,9 +55,11 @@ func (p *poller) applyMeta(b []byte) {
 	status := m.Described && (p.statusV == 0 || m.Status != p.status)
 	current := m.Described && !bytes.Equal(m.Current, p.current)
 	done := m.Done && !p.done && end >= m.End
+	undone := m.Described && !m.Done && p.done
+	read := m.Described && m.Read != p.seenRead
 	fatal := m.Fatal != nil && p.fatal == nil
 	p.mu.Unlock()
-	if !status && !current && !done && !fatal {
+	if !status && !current && !done && !undone && !read && !fatal {
 		return
 	}
 	p.update(func() {
@@ -65,6 +71,13 @@ func (p *poller) applyMeta(b []byte) {
 		}
 		if done {
 			p.done, p.final = true, m.Final
+		}
+		if undone {
+			p.done = false
+		}
+		if read {
+			p.seenRead, p.reads = m.Read, p.reads+1
+			p.described, p.recheck = p.reads, false
 		}
 		if fatal {
 			p.fatal = m.Fatal

@@ -11,10 +11,25 @@ func (p *poller) lifeOf() *life                                   { return &p.li
 func (p *poller) leadingFlag() *atomic.Bool                       { return &p.leading }
 func (p *poller) pollAlone(ctx context.Context, more func() bool) { p.pollLoop(ctx, more) }
 
+// over reports a fatal error: a done run may be resumed, so its poller
+// goes on (reading again only when a waiter or new stream asks).
 func (p *poller) over() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.done || p.fatal != nil
+	return p.fatal != nil
+}
+
+func (p *poller) pokes() chan struct{} { return p.poke }
+
+// readAsked answers a subscriber's ask for a fresh read on a replica that
+// does not lead: one read of its own, within the token's budget.
+func (p *poller) readAsked(ctx context.Context) {
+	if !p.rechecking() {
+		return
+	}
+	if _, err := p.poll(ctx); err != nil && isFatal(err) {
+		p.update(func() { p.fatal = err })
+	}
 }
 
 // lead polls upstream while p holds the lease, after catching up with the
@@ -27,6 +42,10 @@ func (p *poller) lead(ctx context.Context, w Leader) {
 	}
 	p.lead1 = leaderState{pushed: -1}
 	if p.over() {
+		return
+	}
+	// A done run is read again only when a subscriber asks, as alone.
+	if p.isDone() && !p.sleep(ctx, 0, true) {
 		return
 	}
 	// Writes outlive ctx (each is bounded by the store's timeout, and
@@ -47,11 +66,14 @@ func (p *poller) publish(ctx context.Context, w Leader) bool {
 	if err := ls.publishMeta(ctx, w, p.meta()); err != nil {
 		return keepGoing(err)
 	}
-	if p.isDone() && !ls.finished {
+	switch done := p.isDone(); {
+	case done && !ls.finished:
 		if err := w.Finish(ctx); err != nil {
 			return keepGoing(err)
 		}
 		ls.finished = true
+	case !done:
+		ls.finished = false // resumed: its appends keep it again
 	}
 	return true
 }

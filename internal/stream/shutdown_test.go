@@ -40,6 +40,12 @@ func TestShutdownEndsAStreamThatWaitsToRefetch(t *testing.T) {
 			t.Parallel()
 			f := newFakeAPI(t, 2350, "COMPLETE")
 			h := newHub(t, f, func(h *Hub) { h.HistoryEntries = 300 })
+			// Joined before the run is done: a finished poller takes no new subscriber.
+			sub, err := h.Subscribe("tok", 1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
 			if got, _ := runTo(t, h, "tok", 2340); got.last() != "done" { // the poller reads to the end
 				t.Fatalf("the first stream: %v, want done", got)
 			}
@@ -51,12 +57,6 @@ func TestShutdownEndsAStreamThatWaitsToRefetch(t *testing.T) {
 			if gate != nil {
 				t.Cleanup(func() { close(gate) }) // before the fake API closes
 			}
-
-			sub, err := h.Subscribe("tok", 1, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			rec := httptest.NewRecorder()
 			w, _ := NewWriter(rec, time.Second)

@@ -22,6 +22,7 @@ type Subscription struct {
 	p       *poller     // nil until Join
 	f       *feedPoller // nil until JoinFeed
 	late    bool        // joined f before its first answer: no event id it sent can be its
+	since   int         // the reads p had started when s joined it
 	once    sync.Once
 }
 
@@ -191,7 +192,7 @@ func (s *Subscription) step(ctx context.Context, w *Writer, c *cursor, v view, r
 		w.Log(c.pos+i, l)
 	}
 	c.pos += len(v.logs)
-	if v.done && c.pos >= v.total {
+	if v.done && c.pos >= v.total && s.fresh() { // else the poller reads again: the run may have been resumed
 		w.Event("done", v.final)
 		return nil, nil, true
 	}

@@ -1,7 +1,9 @@
-// Package web holds the documentation pages' assets: the ReDoc page, and the
-// ReDoc bundle when the build fetched it (make web), embedded so that /redoc
-// works with no internet. Nothing here is loaded from a CDN: a build without
-// the bundle serves a page that says how to get it.
+// Package web holds the pages the server serves besides the API: the web
+// console at / (our own HTML, CSS and JavaScript modules, see Console), and
+// the documentation pages' assets: the ReDoc page, and the ReDoc bundle when
+// the build fetched it (make web), embedded so that /redoc works with no
+// internet. Nothing here is loaded from a CDN: a build without the bundle
+// serves a page that says how to get it.
 package web
 
 import (

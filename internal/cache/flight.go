@@ -1,0 +1,85 @@
+package cache
+
+import (
+	"context"
+)
+
+// flightKey names a shared call: the token's hash and the read.
+type flightKey = Key
+
+// flight is one upstream call that concurrent identical reads share. Its
+// result fields are written before done is closed; waiters and shared are
+// guarded by Cache.mu.
+//
+// Coalescing is done here rather than with golang.org/x/sync/singleflight
+// because a shared call must outlive any one caller yet stop when every
+// caller has left (a server's shutdown, or all clients gone), and
+// singleflight cannot cancel a call by its callers' count.
+type flight struct {
+	done   chan struct{}
+	val    filled
+	err    error
+	cancel context.CancelCauseFunc
+
+	waiters int
+	shared  bool
+}
+
+// join returns k's call under way, or starts one running fill on a context
+// detached from ctx (values kept, bounded by Timeout, cancelled only when
+// every caller has left). led reports whether this caller started it.
+func (c *Cache) join(ctx context.Context, k Key, fill func(context.Context) (filled, error)) (f *flight, led bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f = c.flights[k]; f != nil {
+		f.waiters++
+		f.shared = true
+		return f, false
+	}
+	detached, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	f = &flight{done: make(chan struct{}), cancel: cancel, waiters: 1}
+	if c.flights == nil {
+		c.flights = map[flightKey]*flight{}
+	}
+	c.flights[k] = f
+	go func() {
+		tctx, stop := context.WithTimeout(detached, c.timeout())
+		val, err := fill(tctx)
+		stop()
+		c.mu.Lock()
+		if c.flights[k] == f {
+			delete(c.flights, k)
+		}
+		f.val, f.err = val, err
+		c.mu.Unlock()
+		close(f.done)
+		cancel(nil)
+	}()
+	return f, true
+}
+
+// leave is a caller of f giving up on it; the last one cancels the call
+// with cause, and a later read starts a new one.
+func (c *Cache) leave(k Key, f *flight, cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	if c.flights[k] == f {
+		delete(c.flights, k)
+	}
+	f.cancel(cause)
+}
+
+// Waiting reports how many reads are waiting on shared calls under way.
+func (c *Cache) Waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, f := range c.flights {
+		n += f.waiters
+	}
+	return n
+}

@@ -1,0 +1,247 @@
+package codegen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrBadTarget is returned, wrapped, by CheckTarget and Forward for a path
+// that could reach anything but the API below BaseURL.
+var ErrBadTarget = errors.New("codegen: refused path")
+
+// Forwarded is the API's answer to a Forward call, whatever its status.
+type Forwarded struct {
+	// Status is the status the API answered with: 2xx, 304 or 4xx/5xx.
+	Status int
+	// Header holds only the answer headers of ForwardedAnswerHeaders.
+	Header http.Header
+	// Body is the answer's body as it came, nil for HEAD, 204 and 304.
+	Body []byte
+}
+
+// forwardedRequestHeaders are the caller's headers Forward sends on: content
+// negotiation and conditional requests. Authorization is the token Forward
+// is given, and X-Request-ID the Client's; cookies, hop-by-hop headers and
+// everything else stay behind.
+var forwardedRequestHeaders = []string{
+	"Accept", "Accept-Language", "Content-Type", "Idempotency-Key",
+	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
+}
+
+// forwardedAnswerHeaders are the API's answer headers Forward returns: the
+// body's type, caching and the rate limits (Retry-After, and the
+// X-RateLimit-* and IETF RateLimit-* fields). Never Set-Cookie, Location or
+// hop-by-hop headers.
+var forwardedAnswerHeaders = []string{
+	"Content-Type", "Content-Language", "Cache-Control", "Expires", "ETag", "Last-Modified", "Vary",
+	"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+	"RateLimit", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+}
+
+// ForwardedRequestHeaders returns the request headers Forward sends on, in
+// canonical form, in a new slice.
+func ForwardedRequestHeaders() []string { return slices.Clone(forwardedRequestHeaders) }
+
+// ForwardedAnswerHeaders returns the answer headers Forward returns, in
+// canonical form, in a new slice.
+func ForwardedAnswerHeaders() []string { return slices.Clone(forwardedAnswerHeaders) }
+
+// pathTemplates are the paths of the API's OpenAPI document, and the beta
+// stop its official clients call, which the document does not list.
+var pathTemplates = []string{
+	"/v1/alpha/organizations/{org_id}/agent/run/{agent_run_id}/logs",
+	"/v1/beta/organizations/{org_id}/agent/run/stop",
+	"/v1/mcp-providers",
+	"/v1/oauth/tokens/revoke",
+	"/v1/oauth/tokens/status",
+	"/v1/organizations",
+	"/v1/organizations/{org_id}/agent/run",
+	"/v1/organizations/{org_id}/agent/run/ban",
+	"/v1/organizations/{org_id}/agent/run/remove-from-pr",
+	"/v1/organizations/{org_id}/agent/run/resume",
+	"/v1/organizations/{org_id}/agent/run/unban",
+	"/v1/organizations/{org_id}/agent/run/{agent_run_id}",
+	"/v1/organizations/{org_id}/agent/runs",
+	"/v1/organizations/{org_id}/cli/rules",
+	"/v1/organizations/{org_id}/integrations",
+	"/v1/organizations/{org_id}/prs/{pr_id}",
+	"/v1/organizations/{org_id}/repos",
+	"/v1/organizations/{org_id}/repos/check-suite-settings",
+	"/v1/organizations/{org_id}/repos/{repo_id}/prs/{pr_id}",
+	"/v1/organizations/{org_id}/sandbox/{sandbox_id}/analyze-logs",
+	"/v1/organizations/{org_id}/setup-commands/generate",
+	"/v1/organizations/{org_id}/users",
+	"/v1/organizations/{org_id}/users/{user_id}",
+	"/v1/slack-connect/generate-token",
+	"/v1/users/me",
+}
+
+// PathTemplates returns the API's path templates, such as
+// /v1/organizations/{org_id}/agent/run/{agent_run_id}, sorted, in a new
+// slice: a bounded set of names for what Forward reaches.
+func PathTemplates() []string { return slices.Clone(pathTemplates) }
+
+// CheckTarget reports, with an error wrapping ErrBadTarget that says why,
+// whether target, a path and query below BaseURL as a request line spells
+// it, could reach anything but the API below BaseURL: it must start with
+// "/", and its path must hold no "." or ".." segment (escaped or not), no
+// empty segment but a last one, no escaped "/" or "\", no "\", "#" or
+// control characters, and no malformed escape.
+func CheckTarget(target string) error {
+	path, _, _ := strings.Cut(target, "?")
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("%w: the path must start with /", ErrBadTarget)
+	}
+	segs := strings.Split(path[1:], "/")
+	for i, seg := range segs {
+		if strings.ContainsAny(seg, `\#`) {
+			return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
+		}
+		dec, err := url.PathUnescape(seg)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: the path holds a malformed %%-escape", ErrBadTarget)
+		case strings.ContainsAny(dec, `/\`):
+			return fmt.Errorf("%w: the path holds an escaped / or \\ (%%2F, %%5C)", ErrBadTarget)
+		case dec == "." || dec == "..":
+			return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
+		case seg == "" && i < len(segs)-1:
+			return fmt.Errorf("%w: the path holds an empty segment (//)", ErrBadTarget)
+		}
+		for j := 0; j < len(dec); j++ {
+			if dec[j] < ' ' || dec[j] == 0x7f {
+				return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
+			}
+		}
+	}
+	for j := 0; j < len(target); j++ {
+		if target[j] <= ' ' || target[j] >= 0x7f {
+			return fmt.Errorf("%w: the target holds a space, control or non-ASCII byte", ErrBadTarget)
+		}
+	}
+	return nil
+}
+
+// Forward sends a caller's request to the API as it came: method, target
+// (path and query below BaseURL, escaped, as CheckTarget accepts it) and
+// body, with the caller's headers of ForwardedRequestHeaders and token as
+// its bearer token, and returns the API's answer whatever its status, so
+// that the caller sees the API's own error bodies. It is the Client's
+// other calls' way: the token's own connection pool, MaxResponseBytes, the
+// MaxInFlightBytes budget (HoldAnswers keeps it), Timeout, and retries of
+// GETs only, after a connection failure or a 502, 503 or 504 answer (the
+// last such answer is returned). Other methods are retried only when the
+// connection could not be opened.
+//
+// The error, when there is no answer to pass on, wraps ErrBadTarget,
+// ErrTimeout, ErrUnreachable, ErrBadResponse (a redirect other than 304, or
+// a body over the limit or cut short), ErrBusy, or the context's error.
+func (c *Client) Forward(ctx context.Context, token, method, target string, header http.Header, body []byte) (*Forwarded, error) {
+	if err := CheckTarget(target); err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		body = nil
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
+	defer cancel()
+	rt, pl := c.transportFor(token)
+	defer c.releasePool(pl)
+	k := call{op: "passthrough", method: method, path: target, body: body, token: token}
+	key, class := KeyOf(token), ClassOf(method, target)
+	for attempt := 0; ; attempt++ {
+		if err := c.take(ctx, key, class); err != nil {
+			if ctx.Err() != nil {
+				return nil, c.contextError(parent, ctx, k.op)
+			}
+			return nil, fmt.Errorf("%s: %w", k.op, err)
+		}
+		last := attempt >= c.retries()
+		f, retry, err := c.forwardOnce(ctx, rt, k, header, last)
+		if err == nil && f.Status == http.StatusTooManyRequests {
+			c.notePause(key, class, f.Header.Get("Retry-After"))
+		}
+		if err == nil && !retry {
+			return f, nil
+		}
+		if err == nil { // a GET's 502, 503 or 504, dropped to try again
+			err = fmt.Errorf("%w: %s: upstream answered %d and no time was left to retry", ErrBadResponse, k.op, f.Status)
+		}
+		if ctx.Err() != nil {
+			return nil, c.contextError(parent, ctx, k.op)
+		}
+		if !retry || last || !Sleep(ctx, backoff(attempt)) {
+			if ctx.Err() != nil {
+				return nil, c.contextError(parent, ctx, k.op)
+			}
+			return nil, err
+		}
+	}
+}
+
+// forwardOnce makes one attempt of a Forward call. retry reports that the
+// attempt failed, or answered 502/503/504 to a GET that is not the last
+// attempt, and may be made again; its answer is then dropped.
+func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, header http.Header, last bool) (f *Forwarded, retry bool, err error) {
+	stale := new(staleCheck)
+	req, err := c.newRequest(stale.withTrace(ctx), k)
+	if err != nil {
+		return nil, false, err
+	}
+	delete(req.Header, "Accept") // the caller's, if any
+	for _, name := range forwardedRequestHeaders {
+		if vs := header.Values(name); len(vs) > 0 {
+			req.Header[textproto.CanonicalMIMEHeaderKey(name)] = vs
+		}
+	}
+	start := time.Now()
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		c.observe(k.op, 0, start)
+		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+	}
+	defer resp.Body.Close()
+	idempotent := k.method == http.MethodGet
+	if stale.stale.Load() {
+		c.observe(k.op, 0, start)
+		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
+	}
+	c.observe(k.op, resp.StatusCode, start)
+	if s := resp.StatusCode; s < 200 || s > 599 || (s >= 300 && s < 400 && s != http.StatusNotModified) {
+		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, s)
+	}
+	f = &Forwarded{Status: resp.StatusCode, Header: answerHeaders(resp.Header)}
+	if k.method == http.MethodHead || resp.Body == http.NoBody {
+		return f, false, nil
+	}
+	body, held, err := c.readBody(resp)
+	retry = idempotent && !last && retryableStatus(resp.StatusCode)
+	defer func() { c.release(ctx, held, err == nil && !retry) }()
+	switch {
+	case errors.Is(err, ErrBusy):
+		return nil, false, fmt.Errorf("%s: %w", k.op, err)
+	case err != nil:
+		return nil, idempotent && !errors.Is(err, errTooLarge), fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+	}
+	f.Body = body
+	return f, retry, nil
+}
+
+// answerHeaders copies the headers of ForwardedAnswerHeaders out of h.
+func answerHeaders(h http.Header) http.Header {
+	out := make(http.Header, 4)
+	for _, name := range forwardedAnswerHeaders {
+		if vs := h.Values(name); len(vs) > 0 {
+			out[textproto.CanonicalMIMEHeaderKey(name)] = vs
+		}
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package codegen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestForwardSendsTheRequestAsItCameAndOnlyAllowedHeaders(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	var gotBody []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, gotBody = r, must(io.ReadAll(r.Body))
+		h := w.Header()
+		h.Set("Content-Type", "application/problem+json")
+		h.Set("Retry-After", "7")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("ETag", `"v1"`)
+		h.Set("Set-Cookie", "session=upstream")
+		h.Set("Location", "https://elsewhere.invalid/")
+		h.Set("Connection", "close")
+		h.Set("X-Internal", "secret")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"message":"slow down","status_code":429}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL + "/v1", RequestID: func(context.Context) string { return "req-9" }}
+	in := http.Header{
+		"Accept": {"application/json"}, "Content-Type": {"application/json; charset=utf-8"}, "If-None-Match": {`"v0"`},
+		"Cookie": {"session=caller"}, "Authorization": {"Bearer someone-else"}, "Connection": {"X-Hop"}, "X-Hop": {"1"},
+		"X-Forwarded-For": {"10.0.0.1"}, "X-Request-Id": {"callers-own"}, "Proxy-Authorization": {"Basic eA=="},
+	}
+	target := "/organizations/1/agent/run/5?a=%2F&b=x+y&c=%C3%A9"
+	f, err := c.Forward(context.Background(), "tok", http.MethodPost, target, in, []byte(`{"a": 1 }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RequestURI != "/v1"+target || string(gotBody) != `{"a": 1 }` || got.Method != http.MethodPost {
+		t.Errorf("upstream got %s %s %q, want POST /v1%s and the body byte for byte", got.Method, got.RequestURI, gotBody, target)
+	}
+	want := map[string]string{"Authorization": "Bearer tok", "Accept": "application/json", "Content-Type": "application/json; charset=utf-8",
+		"If-None-Match": `"v0"`, "X-Request-Id": "req-9", "Cookie": "", "X-Hop": "", "X-Forwarded-For": "", "Proxy-Authorization": ""}
+	for k, v := range want {
+		if g := got.Header.Get(k); g != v {
+			t.Errorf("upstream header %s = %q, want %q", k, g, v)
+		}
+	}
+	if f.Status != http.StatusTooManyRequests || string(f.Body) != `{"message":"slow down","status_code":429}` {
+		t.Errorf("answer %d %s, want the upstream's 429 as it came", f.Status, f.Body)
+	}
+	for k, v := range map[string]string{"Retry-After": "7", "X-Ratelimit-Remaining": "0", "Etag": `"v1"`,
+		"Content-Type": "application/problem+json", "Set-Cookie": "", "Location": "", "Connection": "", "X-Internal": ""} {
+		if g := f.Header.Get(k); g != v {
+			t.Errorf("answer header %s = %q, want %q", k, g, v)
+		}
+	}
+}
+
+func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"detail":"down"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL + "/v1", Retries: 2}
+	for _, tc := range []struct {
+		method string
+		calls  int32
+	}{{http.MethodGet, 3}, {http.MethodPost, 1}, {http.MethodPut, 1}} {
+		calls.Store(0)
+		f, err := c.Forward(context.Background(), "t", tc.method, "/x", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Status != 503 || string(f.Body) != `{"detail":"down"}` || f.Header.Get("Retry-After") != "3" || calls.Load() != tc.calls {
+			t.Errorf("%s: %d %s after %d calls, want 503 as it came after %d", tc.method, f.Status, f.Body, calls.Load(), tc.calls)
+		}
+	}
+}
+
+func TestForwardFailuresAreErrors(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/redirect":
+			http.Redirect(w, r, "https://elsewhere.invalid/", http.StatusFound)
+		case "/v1/not-modified":
+			w.Header().Set("ETag", `"e"`)
+			w.WriteHeader(http.StatusNotModified)
+		case "/v1/large":
+			w.Write(make([]byte, 2048))
+		case "/v1/slow":
+			<-r.Context().Done()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL + "/v1", MaxResponseBytes: 1024, Timeout: 200 * time.Millisecond, Retries: -1}
+	for path, want := range map[string]error{"/redirect": ErrBadResponse, "/large": ErrBadResponse, "/slow": ErrTimeout, "/../x": ErrBadTarget} {
+		if _, err := c.Forward(context.Background(), "t", http.MethodGet, path, nil, nil); !errors.Is(err, want) {
+			t.Errorf("%s: error %v, want %v", path, err, want)
+		}
+	}
+	f, err := c.Forward(context.Background(), "t", http.MethodGet, "/not-modified", nil, nil)
+	if err != nil || f.Status != http.StatusNotModified || f.Header.Get("ETag") != `"e"` || len(f.Body) != 0 {
+		t.Errorf("304: %+v %v, want it passed on with its ETag", f, err)
+	}
+	srv.Close()
+	if _, err := c.Forward(context.Background(), "t", http.MethodGet, "/x", nil, nil); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("closed upstream: %v, want ErrUnreachable", err)
+	}
+}
+
+func TestCheckTarget(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"/organizations/1/agent/run/5":         true,
+		"/organizations?skip=0&x=%2F..%5C":     true, // the query may hold anything escaped
+		"/organizations/":                      true,
+		"/":                                    true,
+		"":                                     false,
+		"organizations":                        false,
+		"//evil.invalid/x":                     false,
+		"/a//b":                                false,
+		"/a/../b":                              false,
+		"/a/..":                                false,
+		"/a/./b":                               false,
+		"/a/%2e%2E/b":                          false,
+		"/a/%2E/b":                             false,
+		"/a%2Fb":                               false,
+		"/a%2fb":                               false,
+		"/a%5cb":                               false,
+		`/a\b`:                                 false,
+		"/a#b":                                 false,
+		"/a%00b":                               false,
+		"/a%zz":                                false,
+		"/a b":                                 false,
+		"/a\x7fb":                              false,
+		"/é":                                   false,
+		"/users/me?x=1 HTTP/1.1\r\nHost: evil": false,
+	} {
+		if err := CheckTarget(target); (err == nil) != ok {
+			t.Errorf("CheckTarget(%q) = %v, want ok %v", target, err, ok)
+		}
+	}
+}
+
+func TestPathTemplatesAreTheSpecsAndTheBetaStop(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../api/codegen-openapi3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/v1/beta/organizations/{org_id}/agent/run/stop"}
+	for p := range spec.Paths {
+		want = append(want, p)
+	}
+	slices.Sort(want)
+	if got := PathTemplates(); !slices.Equal(got, want) {
+		t.Errorf("PathTemplates() = %v,\nwant the spec's paths and the beta stop %v", got, want)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
+)
+
+// reads makes the REST handlers' upstream reads through the read cache,
+// which coalesces them and keeps their answers per token, and tells the
+// cache what writes change. A nil *reads, or one without a cache, reads
+// upstream every time and writes no cache headers.
+type reads struct {
+	cache *cache.Cache
+}
+
+// readFunc is one upstream read of the caller's token.
+type readFunc func(ctx context.Context) ([]byte, error)
+
+// serve answers r with the read named name: from the cache or upstream,
+// with Cache-Status, ETag, Cache-Control and Age, or 304 when r's
+// If-None-Match matches.
+func (rd *reads) serve(w http.ResponseWriter, r *http.Request, tok string, class cache.Class, name string, read readFunc) error {
+	if rd == nil || rd.cache == nil {
+		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+		defer release()
+		body, err := read(ctx)
+		return passOn(w, body, err)
+	}
+	res, err := rd.cache.Read(r.Context(), cache.Key{Token: codegen.KeyOf(tok), Name: name}, class, read)
+	if res.CacheStatus != "" {
+		w.Header().Set("Cache-Status", res.CacheStatus)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Age > 0 {
+		w.Header().Set("Age", strconv.FormatInt(int64(res.Age.Seconds()), 10))
+	}
+	writeValidated(w, r, res.Body, res.ETag, res.TTL.Seconds())
+	return nil
+}
+
+// fetch is serve for a read whose answer the handler works on (a filter
+// scan's pages): the body only.
+func (rd *reads) fetch(ctx context.Context, tok string, class cache.Class, name string, read readFunc) ([]byte, error) {
+	if rd == nil || rd.cache == nil {
+		return read(ctx)
+	}
+	res, err := rd.cache.Read(ctx, cache.Key{Token: codegen.KeyOf(tok), Name: name}, class, read)
+	return res.Body, err
+}
+
+// writeComputed answers with a body the handler made from cached reads (a
+// filtered page), with its validators.
+func (rd *reads) writeComputed(w http.ResponseWriter, r *http.Request, class cache.Class, v any) error {
+	if rd == nil || rd.cache == nil {
+		return writeJSON(w, http.StatusOK, v)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	writeValidated(w, r, body, cache.ETag(body), rd.cache.FreshFor(class).Seconds())
+	return nil
+}
+
+// invalidate drops the caller's cached reads that a write changed.
+func (rd *reads) invalidate(tok string, names ...string) {
+	if rd != nil && rd.cache != nil {
+		rd.cache.Invalidate(codegen.KeyOf(tok), names...)
+	}
+}
+
+// writeValidated answers 200 with body and its validators, or 304 Not
+// Modified when the request's If-None-Match names etag. Answers are per
+// token: private, never public.
+func writeValidated(w http.ResponseWriter, r *http.Request, body []byte, etag string, maxAge float64) {
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, max-age="+strconv.Itoa(int(maxAge)))
+	h.Add("Vary", "Authorization, X-Codegen-Org-Id")
+	if noneMatch(r.Header.Values("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeRaw(w, http.StatusOK, body)
+}
+
+// noneMatch reports whether If-None-Match, as its field lines, names etag
+// (weak comparison, RFC 9110 section 13.1.2) or is "*". A field that does
+// not parse is ignored, as RFC 9110 asks.
+func noneMatch(lines []string, etag string) bool {
+	if len(lines) == 0 {
+		return false
+	}
+	tags, ok := parseETags(strings.Join(lines, ","))
+	if !ok {
+		return false
+	}
+	for _, t := range tags {
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// parseETags splits an If-None-Match value into "*" or entity-tags
+// ([W/]"etagc*"); ok is false when any member is malformed.
+func parseETags(v string) (tags []string, ok bool) {
+	if strings.TrimSpace(v) == "*" {
+		return []string{"*"}, true
+	}
+	for _, m := range strings.Split(v, ",") {
+		m = strings.Trim(m, " \t")
+		if m == "" {
+			continue // empty list members are allowed
+		}
+		opaque := strings.TrimPrefix(m, "W/")
+		if len(opaque) < 2 || opaque[0] != '"' || opaque[len(opaque)-1] != '"' {
+			return nil, false
+		}
+		for _, c := range []byte(opaque[1 : len(opaque)-1]) {
+			if c != 0x21 && (c < 0x23 || c == 0x7f) { // etagc = %x21 / %x23-7E / obs-text
+				return nil, false
+			}
+		}
+		tags = append(tags, m)
+	}
+	return tags, len(tags) > 0
+}
+
+// Names of cached reads, written so that a write invalidates by prefix:
+// everything about a run starts with runName, every list of runs with
+// runListPrefix, and both with orgRunsPrefix.
+func orgRunsPrefix(org int64) string { return "org/" + strconv.FormatInt(org, 10) + "/run" }
+func runListPrefix(org int64) string { return orgRunsPrefix(org) + "s?" }
+func runName(org, id int64) string {
+	return orgRunsPrefix(org) + "/" + strconv.FormatInt(id, 10) + "/"
+}
+
+// paramsName writes a read's parameters, a codegen params struct, into its
+// name.
+func paramsName(prefix string, params any) string { return fmt.Sprintf("%s%+v", prefix, params) }
