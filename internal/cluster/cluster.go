@@ -105,6 +105,9 @@ func redisOptions(opt Options) (*redis.Options, error) {
 	// No retries inside go-redis: a retry would double the wait past the
 	// timeout, and callers fall back to local state instead.
 	ro.MaxRetries = -1
+	// Without it go-redis bounds socket reads by ReadTimeout alone and
+	// ignores a call's context deadline, which a lease renewal relies on.
+	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true
 	// Open-source Redis answers the maintenance-notifications probe with an
 	// error that go-redis would log on every connection.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
 func TestLeaseOneHolderAmongThree(t *testing.T) {
@@ -145,5 +147,47 @@ func TestLeaseStepsDownWhenTakenFromIt(t *testing.T) {
 	}
 	if got := rdb.Get(ctx, l.key).Val(); got != "someone-else" {
 		t.Fatalf("lease = %q after stepping down, want the successor's", got)
+	}
+}
+
+// A holder cut off from Redis (its calls hang, as in a network partition)
+// steps down two thirds of the ttl after its last renewal was sent, before
+// the lease expires and another replica takes it, even though its Timeout
+// is longer than the ttl.
+func TestLeaseHolderCutOffFromRedisStepsDownBeforeItExpires(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	g := newGate(t, srv.URL())
+	a := newClient(t, g.URL(), Options{Timeout: 5 * time.Second, CheckInterval: time.Hour})
+	b := newClient(t, srv.URL(), Options{Timeout: time.Second, CheckInterval: time.Hour})
+	ctx, cancel := context.WithCancel(testCtx(t))
+	const ttl = 1500 * time.Millisecond
+	var aLeading, bLed atomic.Bool
+	overlap := make(chan bool, 1)
+	var wg sync.WaitGroup
+	defer func() { g.Open(); cancel(); wg.Wait() }()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.Lease(scope, ttl).Hold(ctx, func(ctx context.Context) { aLeading.Store(true); <-ctx.Done(); aLeading.Store(false) })
+	}()
+	eventually(t, "a leads", aLeading.Load)
+	g.Shut()
+	go func() {
+		defer wg.Done()
+		b.Lease(scope, ttl).Hold(ctx, func(ctx context.Context) {
+			if !bLed.Swap(true) {
+				overlap <- aLeading.Load()
+			}
+			<-ctx.Done()
+		})
+	}()
+	select {
+	case both := <-overlap:
+		if both {
+			t.Fatal("b took the lease while the cut-off a still led: two leaders at once")
+		}
+	case <-ctx.Done():
+		t.Fatal("b never took over the cut-off holder's lease")
 	}
 }
