@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,11 +44,15 @@ const (
 
 // Get returns tok's value for name, if kept.
 func (c *Cache) Get(ctx context.Context, tok TokenHash, name string) ([]byte, bool, error) {
-	cl := c.Client
 	key, err := c.key(ctx, tok, name)
 	if err != nil {
 		return nil, false, err
 	}
+	return c.get(ctx, key)
+}
+
+func (c *Cache) get(ctx context.Context, key string) ([]byte, bool, error) {
+	cl := c.Client
 	ctx, cancel := cl.callCtx(ctx)
 	defer cancel()
 	v, err := cl.rdb.Get(ctx, key).Bytes()
@@ -62,11 +67,18 @@ func (c *Cache) Set(ctx context.Context, tok TokenHash, name string, val []byte,
 	if len(val) > c.maxValue() {
 		return ErrTooLarge
 	}
-	cl := c.Client
 	key, err := c.key(ctx, tok, name)
 	if err != nil {
 		return err
 	}
+	return c.set(ctx, key, val, ttl)
+}
+
+func (c *Cache) set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	if len(val) > c.maxValue() {
+		return ErrTooLarge
+	}
+	cl := c.Client
 	ctx, cancel := cl.callCtx(ctx)
 	defer cancel()
 	return cl.note(cl.rdb.Set(ctx, key, val, ttl).Err())
@@ -78,12 +90,19 @@ func (c *Cache) Set(ctx context.Context, tok TokenHash, name string, val []byte,
 // When Redis is unreachable it calls fetch.
 func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
 	fetch func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
-	lock := c.Client.prefix() + "lock:{" + tok.String() + "}:" + nameHash(name)
+	// The generation is read once: an answer fetched before an Invalidate
+	// is kept under the generation it belongs to, where nobody reads it.
+	key, err := c.key(ctx, tok, name)
+	if err != nil {
+		v, err := fetch(ctx)
+		return v, Miss, err
+	}
+	lock := c.Client.prefix() + "lock:" + strings.TrimPrefix(key, c.Client.prefix()+"cache:")
 	waitUntil := time.Now().Add(c.lockTTL())
 	tick := time.NewTicker(c.poll())
 	defer tick.Stop()
 	for waited := false; ; waited = true {
-		v, ok, err := c.Get(ctx, tok, name)
+		v, ok, err := c.get(ctx, key)
 		if ok {
 			if waited {
 				return v, Shared, nil
@@ -91,15 +110,15 @@ func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.
 			return v, Hit, nil
 		}
 		if err != nil || time.Now().After(waitUntil) {
-			return c.fetchAndKeep(ctx, tok, name, ttl, fetch, lock, "")
+			return c.fetchAndKeep(ctx, key, ttl, fetch, lock, "")
 		}
 		if mine := c.tryLock(ctx, lock); mine != "" {
 			// The holder before us may have kept the answer just now.
-			if v, ok, _ := c.Get(ctx, tok, name); ok {
+			if v, ok, _ := c.get(ctx, key); ok {
 				c.unlock(ctx, lock, mine)
 				return v, Shared, nil
 			}
-			return c.fetchAndKeep(ctx, tok, name, ttl, fetch, lock, mine)
+			return c.fetchAndKeep(ctx, key, ttl, fetch, lock, mine)
 		}
 		select {
 		case <-ctx.Done():
@@ -109,11 +128,11 @@ func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.
 	}
 }
 
-func (c *Cache) fetchAndKeep(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
+func (c *Cache) fetchAndKeep(ctx context.Context, key string, ttl time.Duration,
 	fetch func(context.Context) ([]byte, error), lock, mine string) ([]byte, Outcome, error) {
 	v, err := fetch(ctx)
 	if err == nil {
-		c.Set(ctx, tok, name, v, ttl)
+		c.set(ctx, key, v, ttl)
 	}
 	if mine != "" {
 		c.unlock(ctx, lock, mine)

@@ -120,3 +120,25 @@ func TestCacheFetchesItselfWhenRedisIsDown(t *testing.T) {
 		t.Fatal("Ready is nil with Redis down")
 	}
 }
+
+// An Invalidate while a fetch is in flight (a write landing during a read)
+// drops that fetch's answer too: it was read before the write.
+func TestCacheInvalidateDuringAFetchDropsItsAnswer(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	c := &Cache{Client: cs[0]}
+	tok := HashToken(rawToken)
+	v, _, err := c.Fetch(ctx, tok, "runs", time.Minute, func(context.Context) ([]byte, error) {
+		if err := c.Invalidate(ctx, tok); err != nil {
+			return nil, err
+		}
+		return []byte("before-the-write"), nil
+	})
+	if err != nil || string(v) != "before-the-write" {
+		t.Fatalf("Fetch = %q, %v; want the fetched answer served to its caller", v, err)
+	}
+	if v, ok, err := c.Get(ctx, tok, "runs"); ok || err != nil {
+		t.Fatalf("Get after the Invalidate = %q, %v, %v; want nothing kept", v, ok, err)
+	}
+}
