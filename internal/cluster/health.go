@@ -42,26 +42,39 @@ func (c *Client) check() {
 	defer cancel()
 	ttl := 3 * c.interval()
 	n, err := heartbeat.Run(ctx, c.rdb, []string{c.key("replicas")}, c.opt.Replica, ttl.Milliseconds()).Int()
-	if c.note(err) != nil {
+	if err != nil {
+		// Whatever the error, a Redis that cannot take a heartbeat cannot
+		// hold the shared state either.
+		c.met.redisError()
+		c.setHealth(false, err)
 		return
 	}
+	c.setHealth(true, nil)
 	c.mu.Lock()
 	c.count = max(n, 1)
 	c.mu.Unlock()
 }
 
-// note records the outcome of a Redis call and returns err. Answers from
-// the server, errors included, mean Redis is up; anything else (dial, I/O,
-// timeout) means it is lost and the replica is degraded until a call or
-// check succeeds.
+// note records the outcome of a Redis call and returns err. An answer,
+// or an error about the request itself (a wrong type, a script's refusal),
+// means Redis is up; no answer (dial, I/O, timeout) or an error saying the
+// server cannot serve (see unusable) means it is lost, and the replica is
+// degraded until a call or check succeeds.
 func (c *Client) note(err error) error {
-	up := err == nil || errors.Is(err, redis.Nil) || isServerError(err)
+	up := err == nil || errors.Is(err, redis.Nil) || (isServerError(err) && !unusable(err))
 	if !up && errors.Is(err, context.Canceled) {
 		return err // the caller gave up; says nothing of Redis
 	}
 	if !up {
 		c.met.redisError()
 	}
+	c.setHealth(up, err)
+	return err
+}
+
+// setHealth records whether Redis is usable, and on a change updates the
+// metric, logs and calls OnHealth.
+func (c *Client) setHealth(up bool, err error) {
 	c.mu.Lock()
 	changed := c.healthy != up
 	c.healthy = up
@@ -70,7 +83,7 @@ func (c *Client) note(err error) error {
 	}
 	c.mu.Unlock()
 	if !changed {
-		return err
+		return
 	}
 	c.met.setDegraded(!up)
 	if up {
@@ -81,7 +94,6 @@ func (c *Client) note(err error) error {
 	if c.opt.OnHealth != nil {
 		c.opt.OnHealth(up)
 	}
-	return err
 }
 
 // isServerError tells an error the Redis server answered (a script's
@@ -89,4 +101,15 @@ func (c *Client) note(err error) error {
 func isServerError(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// unusable tells the server errors that say Redis cannot serve this
+// replica at all: a read-only replica after a failover, a refused password
+// or permission, out of memory, loading its data, a failed save that stops
+// writes, a busy script, no master, too many clients.
+func unusable(err error) bool {
+	return redis.IsReadOnlyError(err) || redis.IsAuthError(err) || redis.IsPermissionError(err) ||
+		redis.IsOOMError(err) || redis.IsLoadingError(err) || redis.IsMasterDownError(err) ||
+		redis.IsClusterDownError(err) || redis.IsMaxClientsError(err) ||
+		redis.HasErrorPrefix(err, "MISCONF") || redis.HasErrorPrefix(err, "BUSY")
 }
