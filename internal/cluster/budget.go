@@ -29,14 +29,16 @@ type Limit struct {
 type Budget struct {
 	Client *Client
 	// MaxLocal bounds the local limiters kept for the fallback (one per
-	// token and class); past it they are all dropped and start afresh. If
-	// zero, 10000.
+	// token and class), and apart from them the local record of pauses;
+	// past it the limiters are all dropped and start afresh, and the pauses
+	// that ran out are dropped (or all, if none has). If zero, 10000.
 	MaxLocal int
 
 	once    sync.Once
 	limiter *redis_rate.Limiter
 	mu      sync.Mutex
 	local   map[localKey]*localLimiter
+	pauses  map[localKey]time.Time // until when
 }
 
 type localKey struct {
@@ -48,7 +50,6 @@ type localLimiter struct {
 	lim      *rate.Limiter
 	replicas int
 	limit    Limit
-	until    time.Time // paused until
 }
 
 // Allow counts one call of class by tok if the budget has room, and
@@ -56,6 +57,9 @@ type localLimiter struct {
 // It never fails because of Redis: it falls back to the local limiter.
 func (b *Budget) Allow(ctx context.Context, tok TokenHash, class string, l Limit) (ok bool, retryAfter time.Duration) {
 	b.once.Do(func() { b.limiter = redis_rate.NewLimiter(b.Client.rdb) })
+	if d := b.pausedFor(localKey{tok, class}); d > 0 {
+		return false, d
+	}
 	c := b.Client
 	if c.Healthy() {
 		if ok, retryAfter, err := b.allowShared(ctx, tok, class, l); err == nil {
@@ -111,14 +115,11 @@ func (b *Budget) Wait(ctx context.Context, tok TokenHash, class string, l Limit,
 }
 
 // Pause holds back tok's calls of class on every replica for d, as an
-// upstream 429's Retry-After asks; locally too, should Redis be down.
+// upstream 429's Retry-After asks; on this replica whether or not Redis is
+// up.
 func (b *Budget) Pause(ctx context.Context, tok TokenHash, class string, d time.Duration) {
 	c := b.Client
-	b.mu.Lock()
-	if ll := b.local[localKey{tok, class}]; ll != nil {
-		ll.until = time.Now().Add(d)
-	}
-	b.mu.Unlock()
+	b.pauseLocal(localKey{tok, class}, time.Now().Add(d))
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	c.note(c.rdb.Set(ctx, b.pauseKey(tok, class), 1, d).Err())
@@ -147,15 +148,50 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(l.Burst/n, 1)), replicas: n, limit: l}
 		b.local[k] = ll
 	}
-	if d := time.Until(ll.until); d > 0 {
-		return false, d
-	}
 	r := ll.lim.Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
 		return false, d
 	}
 	return true, 0
+}
+
+// pauseLocal records a pause on this replica, keeping the longer of two.
+func (b *Budget) pauseLocal(k localKey, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pauses == nil {
+		b.pauses = map[localKey]time.Time{}
+	}
+	if _, ok := b.pauses[k]; !ok && len(b.pauses) >= b.maxLocal() {
+		now := time.Now()
+		for k, t := range b.pauses {
+			if !t.After(now) {
+				delete(b.pauses, k)
+			}
+		}
+		if len(b.pauses) >= b.maxLocal() {
+			clear(b.pauses)
+		}
+	}
+	if until.After(b.pauses[k]) {
+		b.pauses[k] = until
+	}
+}
+
+// pausedFor is how long k stays paused on this replica.
+func (b *Budget) pausedFor(k localKey) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.pauses[k]
+	if !ok {
+		return 0
+	}
+	d := time.Until(until)
+	if d <= 0 {
+		delete(b.pauses, k)
+	}
+	return d
 }
 
 func (b *Budget) maxLocal() int {

@@ -155,3 +155,50 @@ func valueOf(ctx context.Context, t *testing.T, rdb *redis.Client, k string) str
 	}
 	return fmt.Sprint(v)
 }
+
+// A Pause holds this replica back whether Redis is down when it comes, or
+// goes down after it.
+func TestBudgetPauseHoldsWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		downFirst bool
+	}{{"paused while down", true}, {"down after the pause", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, cs := replicas(t, 1)
+			ctx := testCtx(t)
+			b := &Budget{Client: cs[0]}
+			tok := HashToken(rawToken)
+			down := func() {
+				srv.Stop()
+				eventually(t, "degraded", func() bool { return cs[0].Ready() != nil })
+			}
+			if tc.downFirst {
+				down()
+			}
+			b.Pause(ctx, tok, "general", time.Minute) // an upstream 429 with Retry-After: 60
+			if !tc.downFirst {
+				down()
+			}
+			if ok, after := b.Allow(ctx, tok, "general", perMinute10); ok || after < 59*time.Second {
+				t.Fatalf("Allow during a 1-minute pause, Redis down = %v, %v; want refused for about a minute", ok, after)
+			}
+			if ok, _ := b.Allow(ctx, tok, "logs", perMinute10); !ok {
+				t.Fatal("another class was paused too")
+			}
+		})
+	}
+}
+
+func TestBudgetLocalPausesAreBounded(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	b := &Budget{Client: cs[0], MaxLocal: 3}
+	for i := range 10 {
+		b.pauseLocal(localKey{HashToken(fmt.Sprint(i)), "general"}, time.Now().Add(time.Minute))
+	}
+	if n := len(b.pauses); n > 3 {
+		t.Fatalf("%d local pauses kept, want at most MaxLocal 3", n)
+	}
+}
