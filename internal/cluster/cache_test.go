@@ -142,3 +142,106 @@ func TestCacheInvalidateDuringAFetchDropsItsAnswer(t *testing.T) {
 		t.Fatalf("Get after the Invalidate = %q, %v, %v; want nothing kept", v, ok, err)
 	}
 }
+
+// A fetch that outlives LockTTL keeps its lock, so the waiting replicas go
+// on waiting for its answer instead of all fetching at once.
+func TestCacheWaitersWaitForAFetchSlowerThanTheLockTTL(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	tok := HashToken(rawToken)
+	const lockTTL = 600 * time.Millisecond
+	var calls atomic.Int32
+	var firstAt atomic.Int64
+	release := make(chan struct{})
+	fetch := func(context.Context) ([]byte, error) {
+		if calls.Add(1) == 1 {
+			firstAt.Store(time.Now().UnixNano())
+		}
+		<-release
+		return []byte("v"), nil
+	}
+	var wg sync.WaitGroup
+	outcomes := make([]Outcome, 9)
+	for i := range outcomes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, outcomes[i], _ = (&Cache{Client: cs[i%3], LockTTL: lockTTL}).Fetch(ctx, tok, "slow", time.Minute, fetch)
+		}()
+	}
+	eventually(t, "a second fetch, or the first outliving three lock ttls", func() bool {
+		at := firstAt.Load()
+		return calls.Load() > 1 || (at != 0 && time.Since(time.Unix(0, at)) > 3*lockTTL)
+	})
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d fetches for 9 readers of an answer slower than the lock ttl, want 1", n)
+	}
+	misses := 0
+	for _, o := range outcomes {
+		if o == Miss {
+			misses++
+		}
+	}
+	if misses != 1 {
+		t.Fatalf("outcomes %v: want one Miss, the others Shared", outcomes)
+	}
+}
+
+// An answer that cannot be kept (too large, an error) sends the replicas
+// waiting for it to fetch for themselves, at once, rather than one after
+// the other under the lock.
+func TestCacheUncacheableAnswerSendsWaitersToFetch(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("upstream broke")
+	for _, tc := range []struct {
+		name string
+		val  []byte
+		err  error
+	}{{"too large", []byte("0123456789"), nil}, {"an error", nil, boom}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, cs := replicas(t, 2)
+			ctx, cancel := context.WithCancel(testCtx(t))
+			defer cancel()
+			tok := HashToken(rawToken)
+			const readers = 6
+			var calls, asking, inFlight atomic.Int32
+			first, allIn := make(chan struct{}), make(chan struct{})
+			fetch := func(ctx context.Context) ([]byte, error) {
+				if calls.Add(1) == 1 {
+					<-first // the lock holder answers once every reader asks
+					return tc.val, tc.err
+				}
+				if inFlight.Add(1) == readers-1 {
+					close(allIn)
+				}
+				select {
+				case <-allIn:
+				case <-time.After(5 * time.Second):
+					t.Error("the waiters fetched one after the other, not at once")
+					cancel()
+				case <-ctx.Done():
+				}
+				return tc.val, tc.err
+			}
+			var wg sync.WaitGroup
+			for i := range readers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					asking.Add(1)
+					c := &Cache{Client: cs[i%2], MaxValueBytes: 8, LockTTL: time.Minute}
+					if v, _, err := c.Fetch(ctx, tok, "big", time.Minute, fetch); !errors.Is(err, tc.err) || string(v) != string(tc.val) {
+						t.Errorf("Fetch = %q, %v; want %q, %v", v, err, tc.val, tc.err)
+					}
+				}()
+			}
+			eventually(t, "every reader asking", func() bool { return asking.Load() == readers && calls.Load() == 1 })
+			close(first)
+			wg.Wait()
+		})
+	}
+}
