@@ -115,10 +115,15 @@ func (c *Cache) markUncacheable(ctx context.Context, key string, ttl time.Durati
 // extends the lock, or else it calls fetch itself and keeps the answer for
 // ttl. Errors of fetch and values over MaxValueBytes are returned, not
 // kept: a mark kept instead for ttl or LockTTL, whichever is shorter, sends
-// the waiting replicas to fetch for themselves. When Redis is unreachable
-// it calls fetch.
+// the waiting replicas to fetch for themselves. While the Client is
+// degraded it calls fetch without asking Redis; when Redis stops answering
+// it waits at most one Timeout before it does.
 func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
 	fetch func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+	if !c.Client.Healthy() {
+		v, err := fetch(ctx)
+		return v, Miss, err
+	}
 	// The generation is read once: an answer fetched before an Invalidate
 	// is kept under the generation it belongs to, where nobody reads it.
 	key, err := c.key(ctx, tok, name)

@@ -60,7 +60,8 @@ type Client struct {
 	opt     Options
 	log     *slog.Logger
 	met     *Metrics
-	stop    chan struct{}
+	life    context.Context // ends at Close, and with it a check in flight
+	end     context.CancelFunc
 	done    sync.WaitGroup
 	mu      sync.Mutex
 	healthy bool
@@ -84,8 +85,8 @@ func New(opt Options) (*Client, error) {
 	if opt.Replica == "" {
 		opt.Replica = randomValue()
 	}
-	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, stop: make(chan struct{}),
-		healthy: true, count: 1}
+	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, healthy: true, count: 1}
+	c.life, c.end = context.WithCancel(context.Background())
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -116,14 +117,17 @@ func redisOptions(opt Options) (*redis.Options, error) {
 }
 
 // Close stops the health checks and notifications, leaves the replica
-// count, and closes the connections.
+// count, and closes the connections. It waits for no Redis call longer
+// than one Timeout, and for none while degraded.
 func (c *Client) Close() error {
-	close(c.stop)
+	c.end()
 	c.done.Wait()
 	c.notify.close()
-	ctx, cancel := c.callCtx(context.Background())
-	c.rdb.ZRem(ctx, c.key("replicas"), c.opt.Replica)
-	cancel()
+	if c.Healthy() {
+		ctx, cancel := c.callCtx(context.Background())
+		c.rdb.ZRem(ctx, c.key("replicas"), c.opt.Replica)
+		cancel()
+	}
 	return c.rdb.Close()
 }
 

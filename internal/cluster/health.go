@@ -30,7 +30,7 @@ func (c *Client) checkLoop() {
 	for {
 		c.check()
 		select {
-		case <-c.stop:
+		case <-c.life.Done():
 			return
 		case <-tick.C:
 		}
@@ -38,10 +38,13 @@ func (c *Client) checkLoop() {
 }
 
 func (c *Client) check() {
-	ctx, cancel := c.callCtx(context.Background())
+	ctx, cancel := c.callCtx(c.life)
 	defer cancel()
 	ttl := 3 * c.interval()
 	n, err := heartbeat.Run(ctx, c.rdb, []string{c.key("replicas")}, c.opt.Replica, ttl.Milliseconds()).Int()
+	if err != nil && c.life.Err() != nil {
+		return // cut short by Close
+	}
 	if err != nil {
 		// Whatever the error, a Redis that cannot take a heartbeat cannot
 		// hold the shared state either.

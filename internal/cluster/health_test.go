@@ -2,6 +2,12 @@ package cluster
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,4 +59,80 @@ func TestRedisAnsweringErrorsIsDegraded(t *testing.T) {
 			eventually(t, "rejoined", func() bool { return beating.Ready() == nil })
 		})
 	}
+}
+
+// While Redis hangs (the process stopped, connections open), a degraded
+// replica's cache fetches without asking Redis, and Close waits for one
+// Timeout at most rather than for the health check in flight and then for
+// its own call.
+func TestCallsWhileRedisHangs(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testCtx(t)
+	pid := redisPID(ctx, t, srv.Client())
+	const timeout = time.Second
+	c := newClient(t, srv.URL(), Options{Timeout: timeout, CheckInterval: time.Hour})
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+
+	closing, err := New(Options{URL: srv.URL(), Timeout: timeout, CheckInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	closing.Close() // its first check hangs; Close cuts it short, then says goodbye
+	if d := time.Since(start); d >= 3*timeout/2 {
+		t.Errorf("Close took %v with Redis hanging, want at most one Timeout (%v)", d, timeout)
+	}
+
+	c.Lease(scope, time.Minute).Acquire(ctx) // hangs for the Timeout, then degrades
+	if c.Healthy() {
+		t.Fatal("healthy after a call that timed out")
+	}
+	var calls atomic.Int32
+	c.Redis().AddHook(countHook{&calls})
+	v, o, err := (&Cache{Client: c}).Fetch(ctx, HashToken(rawToken), "a", time.Minute,
+		func(context.Context) ([]byte, error) { return []byte("x"), nil })
+	if string(v) != "x" || o != Miss || err != nil {
+		t.Fatalf("Fetch while degraded = %q, %v, %v; want the fetched value", v, o, err)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("Fetch while degraded made %d Redis calls, want none", n)
+	}
+}
+
+// redisPID asks the server its process id.
+func redisPID(ctx context.Context, t *testing.T, rdb *redis.Client) int {
+	t.Helper()
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("no process_id in INFO server")
+	return 0
+}
+
+// countHook counts the commands a go-redis client sends.
+type countHook struct{ n *atomic.Int32 }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int32(len(cmds))); return next(ctx, cmds) }
 }

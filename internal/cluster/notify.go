@@ -21,7 +21,10 @@ type Watch struct {
 	channel string
 }
 
-// Watch starts watching s's history.
+// Watch starts watching s's history. The first Watch of a scope on this
+// replica waits for Redis to confirm the subscription, for one Timeout at
+// most; if Redis does not, the subscription is made when it comes back, and
+// meanwhile the periodic wake-up covers.
 func (c *Client) Watch(s Scope) *Watch {
 	ch := make(chan struct{}, 1)
 	w := &Watch{C: ch, c: ch, n: c.notify, channel: c.scoped("notify", s)}
@@ -29,7 +32,8 @@ func (c *Client) Watch(s Scope) *Watch {
 	return w
 }
 
-// Close stops the watch.
+// Close stops the watch. Closing the last Watch of a scope on this replica
+// waits for Redis to confirm the unsubscription, for one Timeout at most.
 func (w *Watch) Close() { w.n.remove(w) }
 
 func (w *Watch) poke() {
