@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -99,6 +100,11 @@ func New(opt Options) (*Client, error) {
 func redisOptions(opt Options) (*redis.Options, error) {
 	ro, err := redis.ParseURL(opt.URL)
 	if err != nil {
+		// A *url.Error quotes the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("cluster: REDIS_URL: %w", err)
 	}
 	t := opt.timeout()
