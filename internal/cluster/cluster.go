@@ -64,6 +64,8 @@ type Client struct {
 	life    context.Context // ends at Close, and with it a check in flight
 	end     context.CancelFunc
 	done    sync.WaitGroup
+	closing sync.Once
+	closed  error // Close's result
 	mu      sync.Mutex
 	healthy bool
 	cause   error
@@ -124,8 +126,14 @@ func redisOptions(opt Options) (*redis.Options, error) {
 
 // Close stops the health checks and notifications, leaves the replica
 // count, and closes the connections. It waits for no Redis call longer
-// than one Timeout, and for none while degraded.
+// than one Timeout, and for none while degraded. Later calls return the
+// first one's result.
 func (c *Client) Close() error {
+	c.closing.Do(func() { c.closed = c.close() })
+	return c.closed
+}
+
+func (c *Client) close() error {
 	c.end()
 	c.done.Wait()
 	c.notify.close()

@@ -3,6 +3,9 @@ package cluster
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
 // New refuses a URL it cannot parse without showing its password.
@@ -16,5 +19,18 @@ func TestNewErrorHidesThePassword(t *testing.T) {
 		} else if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("New(%q) = %v; shows the password", u, err)
 		}
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	c, err := New(Options{URL: srv.URL(), CheckInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := c.Close()
+	if err := c.Close(); err != first {
+		t.Fatalf("second Close = %v, want the first's result %v", err, first)
 	}
 }
