@@ -49,8 +49,9 @@ type Options struct {
 	// nil, nothing is recorded.
 	Metrics *Metrics
 	// OnHealth, if set, is called with false when Redis is lost and with
-	// true when it is back, from the goroutine that noticed. It must not
-	// block.
+	// true when it is back, one call at a time and in order, from a
+	// goroutine that noticed a change. It must not block; it may call the
+	// Client.
 	OnHealth func(healthy bool)
 }
 
@@ -66,11 +67,14 @@ type Client struct {
 	done    sync.WaitGroup
 	closing sync.Once
 	closed  error // Close's result
+	notify  *notifier
 	mu      sync.Mutex
 	healthy bool
 	cause   error
 	count   int // the last replica count Redis gave, at least 1
-	notify  *notifier
+	// The health last announced (metric, log, OnHealth), and whether a
+	// goroutine is announcing and has changes left to announce.
+	announced, announcing, pending bool
 }
 
 // ErrDegraded is what Ready returns, wrapping the last Redis error, while
@@ -88,7 +92,8 @@ func New(opt Options) (*Client, error) {
 	if opt.Replica == "" {
 		opt.Replica = randomValue()
 	}
-	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, healthy: true, count: 1}
+	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, healthy: true, announced: true,
+		count: 1}
 	c.life, c.end = context.WithCancel(context.Background())
 	if c.log == nil {
 		c.log = slog.Default()

@@ -75,8 +75,7 @@ func (c *Client) note(err error) error {
 	return err
 }
 
-// setHealth records whether Redis is usable, and on a change updates the
-// metric, logs and calls OnHealth.
+// setHealth records whether Redis is usable; a change is announced.
 func (c *Client) setHealth(up bool, err error) {
 	c.mu.Lock()
 	changed := c.healthy != up
@@ -85,18 +84,44 @@ func (c *Client) setHealth(up bool, err error) {
 		c.cause = err
 	}
 	c.mu.Unlock()
-	if !changed {
+	if changed {
+		c.announce()
+	}
+}
+
+// announce brings the metric, the log and OnHealth up to date with the
+// health, one transition at a time: while one goroutine announces, the
+// others leave it a note and return, and it goes on until it has announced
+// the current health. So they end on it whatever the order of changes, and
+// OnHealth may itself make Redis calls.
+func (c *Client) announce() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = true
+	if c.announcing {
 		return
 	}
-	c.met.setDegraded(!up)
-	if up {
-		c.log.Info("redis is back: shared mode resumed")
-	} else {
-		c.log.Warn("redis lost: degraded to local state", "err", err)
+	c.announcing = true
+	for c.pending {
+		c.pending = false
+		up, cause := c.healthy, c.cause
+		if up == c.announced {
+			continue
+		}
+		c.announced = up
+		c.mu.Unlock()
+		c.met.setDegraded(!up)
+		if up {
+			c.log.Info("redis is back: shared mode resumed")
+		} else {
+			c.log.Warn("redis lost: degraded to local state", "err", cause)
+		}
+		if c.opt.OnHealth != nil {
+			c.opt.OnHealth(up)
+		}
+		c.mu.Lock()
 	}
-	if c.opt.OnHealth != nil {
-		c.opt.OnHealth(up)
-	}
+	c.announcing = false
 }
 
 // isServerError tells an error the Redis server answered (a script's

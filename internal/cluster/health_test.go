@@ -4,13 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
@@ -135,4 +138,36 @@ func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int32(len(cmds))); return next(ctx, cmds) }
+}
+
+// Two changes of health noticed at once are announced in order: the
+// metric and OnHealth end on the current health even when the first
+// announcement is still under way as the second change comes.
+func TestHealthAnnouncementsEndOnTheCurrentHealth(t *testing.T) {
+	t.Parallel()
+	met := NewMetrics()
+	entered, resume, lostDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var said []bool
+	c := &Client{log: slog.New(slog.NewTextHandler(io.Discard, nil)), met: met, healthy: true, announced: true,
+		opt: Options{OnHealth: func(up bool) {
+			if !up {
+				close(entered)
+				<-resume // "lost" is slow to announce
+			}
+			mu.Lock()
+			said = append(said, up)
+			mu.Unlock()
+		}}}
+	go func() { defer close(lostDone); c.note(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}) }()
+	<-entered
+	c.note(nil) // Redis answers again while "lost" is being announced
+	close(resume)
+	<-lostDone
+	mu.Lock()
+	defer mu.Unlock()
+	if !c.Healthy() || len(said) == 0 || !said[len(said)-1] || testutil.ToFloat64(met.degraded) != 0 {
+		t.Fatalf("healthy %v, OnHealth said %v, degraded gauge %v; want healthy, ending on true, 0",
+			c.Healthy(), said, testutil.ToFloat64(met.degraded))
+	}
 }
