@@ -24,7 +24,11 @@ type Limit struct {
 // clock (GCRA, github.com/go-redis/redis_rate), so that all replicas
 // together keep within one budget. While Redis is unreachable each replica
 // paces on a local limiter at the rate divided by the last known number of
-// replicas. Client is required; MaxLocal has a useful zero value. It is safe
+// replicas, and the burst divided by it, rounded down: right after Redis is
+// lost the replicas together allow at most Burst calls at once. When Burst
+// is smaller than the number of replicas, each allows one call per its
+// share of the rate, so after a quiet spell they may together allow one
+// call each at once. Client is required; MaxLocal has a useful zero value. It is safe
 // for concurrent use.
 type Budget struct {
 	Client *Client
@@ -145,7 +149,15 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 			b.local = map[localKey]*localLimiter{}
 		}
 		every := l.Period * time.Duration(n) / time.Duration(max(l.Rate, 1))
-		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(l.Burst/n, 1)), replicas: n, limit: l}
+		// Each replica's share of the burst rounds down, so that together
+		// they keep within it. A share of nothing (fewer Burst than
+		// replicas) is a burst of one that starts spent: the first call
+		// waits for the replica's share of the rate.
+		share := l.Burst / n
+		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(share, 1)), replicas: n, limit: l}
+		if share == 0 {
+			ll.lim.Allow()
+		}
 		b.local[k] = ll
 	}
 	r := ll.lim.Reserve()

@@ -202,3 +202,32 @@ func TestBudgetLocalPausesAreBounded(t *testing.T) {
 		t.Fatalf("%d local pauses kept, want at most MaxLocal 3", n)
 	}
 }
+
+// Degraded replicas' shares of a burst round down: together they allow no
+// more than the burst at once, even when it is smaller than their number.
+func TestBudgetDegradedReplicasKeepWithinTheBurstTogether(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	for _, c := range cs {
+		eventually(t, "3 replicas counted", func() bool { return c.Replicas() == 3 })
+	}
+	srv.Stop()
+	for _, c := range cs {
+		eventually(t, "degraded", func() bool { return c.Ready() != nil })
+	}
+	for _, l := range []Limit{{Rate: 2, Period: time.Minute, Burst: 2}, {Rate: 8, Period: time.Minute, Burst: 8}} {
+		n := 0
+		for _, c := range cs {
+			b := &Budget{Client: c}
+			for range 5 {
+				if ok, _ := b.Allow(ctx, HashToken(rawToken), fmt.Sprint(l.Burst), l); ok {
+					n++
+				}
+			}
+		}
+		if n > l.Burst {
+			t.Errorf("3 degraded replicas allowed %d calls at once of a budget with burst %d", n, l.Burst)
+		}
+	}
+}
