@@ -120,8 +120,11 @@ func (b *Budget) Wait(ctx context.Context, tok TokenHash, class string, l Limit,
 
 // Pause holds back tok's calls of class on every replica for d, as an
 // upstream 429's Retry-After asks; on this replica whether or not Redis is
-// up.
+// up. A d of zero or less does nothing.
 func (b *Budget) Pause(ctx context.Context, tok TokenHash, class string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
 	c := b.Client
 	b.pauseLocal(localKey{tok, class}, time.Now().Add(d))
 	ctx, cancel := c.callCtx(ctx)

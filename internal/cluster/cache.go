@@ -12,8 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrTooLarge is a cache value over MaxValueBytes: it is not kept.
-var ErrTooLarge = errors.New("cluster: cache value too large")
+// Errors of Cache.Set: the value is not kept.
+var (
+	// ErrTooLarge is a cache value over MaxValueBytes.
+	ErrTooLarge = errors.New("cluster: cache value too large")
+	// ErrNoTTL is a ttl of zero or less: Redis would keep the value for
+	// ever.
+	ErrNoTTL = errors.New("cluster: cache ttl must be positive")
+)
 
 // Cache keeps each token's answers in Redis with a TTL, and lets one replica
 // fetch a missing answer while the others wait for it, under a lock that the
@@ -79,8 +85,11 @@ func (c *Cache) lookup(ctx context.Context, key string) (v []byte, ok, skip bool
 	return v[1:], v[0] == tagAnswer, v[0] == tagUncacheable, nil
 }
 
-// Set keeps val as tok's value for name for ttl.
+// Set keeps val as tok's value for name for ttl, which must be positive.
 func (c *Cache) Set(ctx context.Context, tok TokenHash, name string, val []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return ErrNoTTL
+	}
 	if len(val) > c.maxValue() {
 		return ErrTooLarge
 	}
@@ -117,10 +126,11 @@ func (c *Cache) markUncacheable(ctx context.Context, key string, ttl time.Durati
 // kept: a mark kept instead for ttl or LockTTL, whichever is shorter, sends
 // the waiting replicas to fetch for themselves. While the Client is
 // degraded it calls fetch without asking Redis; when Redis stops answering
-// it waits at most one Timeout before it does.
+// it waits at most one Timeout before it does. A ttl of zero or less keeps
+// nothing: Fetch then only calls fetch.
 func (c *Cache) Fetch(ctx context.Context, tok TokenHash, name string, ttl time.Duration,
 	fetch func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
-	if !c.Client.Healthy() {
+	if ttl <= 0 || !c.Client.Healthy() {
 		v, err := fetch(ctx)
 		return v, Miss, err
 	}

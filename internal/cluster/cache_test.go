@@ -245,3 +245,29 @@ func TestCacheUncacheableAnswerSendsWaitersToFetch(t *testing.T) {
 		})
 	}
 }
+
+// Nothing is kept in Redis without an expiry: a cache ttl or a pause of
+// zero or less keeps nothing.
+func TestNothingKeptWithoutATTL(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	c := &Cache{Client: cs[0]}
+	tok := HashToken(rawToken)
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		v, o, err := c.Fetch(ctx, tok, ttl.String(), ttl, func(context.Context) ([]byte, error) { return []byte("v"), nil })
+		if string(v) != "v" || o != Miss || err != nil {
+			t.Fatalf("Fetch with ttl %v = %q, %v, %v; want the fetched value", ttl, v, o, err)
+		}
+		if err := c.Set(ctx, tok, "set"+ttl.String(), []byte("v"), ttl); !errors.Is(err, ErrNoTTL) {
+			t.Fatalf("Set with ttl %v = %v, want ErrNoTTL", ttl, err)
+		}
+		(&Budget{Client: cs[0]}).Pause(ctx, tok, "general", ttl)
+	}
+	rdb := srv.Client()
+	for _, k := range rdb.Keys(ctx, "*").Val() {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl < 0 {
+			t.Errorf("key %s kept without an expiry (PTTL %v)", k, ttl)
+		}
+	}
+}
