@@ -52,10 +52,16 @@ type notifier struct {
 	watches map[string]map[*Watch]struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	// subMu orders the (un)subscriptions, which follow watches: under it,
+	// the last to run for a channel sees its last change. subscribed is
+	// what they asked of Redis.
+	subMu      sync.Mutex
+	subscribed map[string]bool
 }
 
 func newNotifier(c *Client) *notifier {
-	return &notifier{c: c, watches: map[string]map[*Watch]struct{}{}, stop: make(chan struct{})}
+	return &notifier{c: c, watches: map[string]map[*Watch]struct{}{}, stop: make(chan struct{}),
+		subscribed: map[string]bool{}}
 }
 
 func (n *notifier) add(w *Watch) {
@@ -72,14 +78,9 @@ func (n *notifier) add(w *Watch) {
 	}
 	set[w] = struct{}{}
 	first := len(set) == 1
-	ps := n.ps
 	n.mu.Unlock()
 	if first {
-		// On failure the channel stays on the list that go-redis subscribes
-		// again when it reconnects; meanwhile the periodic poke covers.
-		ctx, cancel := n.c.callCtx(context.Background())
-		n.c.note(ps.Subscribe(ctx, w.channel))
-		cancel()
+		n.sync(w.channel)
 	}
 }
 
@@ -91,12 +92,35 @@ func (n *notifier) remove(w *Watch) {
 	if last {
 		delete(n.watches, w.channel)
 	}
-	ps := n.ps
 	n.mu.Unlock()
-	if last && ps != nil {
-		ctx, cancel := n.c.callCtx(context.Background())
-		n.c.note(ps.Unsubscribe(ctx, w.channel))
-		cancel()
+	if last {
+		n.sync(w.channel)
+	}
+}
+
+// sync subscribes to channel or unsubscribes from it, as its watches need
+// now. A Watch closed as another of its channel starts may thus leave
+// nothing to do, but never an unsubscription after the subscription.
+func (n *notifier) sync(channel string) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	n.mu.Lock()
+	want, ps := len(n.watches[channel]) > 0, n.ps
+	n.mu.Unlock()
+	if ps == nil || want == n.subscribed[channel] {
+		return
+	}
+	// On failure the channel stays on (or off) the list that go-redis
+	// subscribes again when it reconnects; meanwhile the periodic poke
+	// covers.
+	ctx, cancel := n.c.callCtx(context.Background())
+	defer cancel()
+	if want {
+		n.subscribed[channel] = true
+		n.c.note(ps.Subscribe(ctx, channel))
+	} else {
+		delete(n.subscribed, channel)
+		n.c.note(ps.Unsubscribe(ctx, channel))
 	}
 }
 
