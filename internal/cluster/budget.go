@@ -11,9 +11,9 @@ import (
 
 // Limit is a budget class's rate: Rate calls per Period, of which Burst may
 // come at once. A caller with lower priority may pass a smaller Burst on the
-// same class: on the same GCRA state it is refused while fewer than
-// (full Burst - its Burst) calls are left, which keeps that many in reserve
-// for the others.
+// same class: on the same GCRA state it is refused once only
+// (full Burst - its Burst) calls or fewer are left, which keeps that many in
+// reserve for the others. The zero Limit allows every call.
 type Limit struct {
 	Rate   int
 	Period time.Duration

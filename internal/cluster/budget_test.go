@@ -231,3 +231,23 @@ func TestBudgetDegradedReplicasKeepWithinTheBurstTogether(t *testing.T) {
 		}
 	}
 }
+
+// The zero Limit allows every call, shared or degraded.
+func TestBudgetZeroLimitAllowsEveryCall(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	b := &Budget{Client: cs[0]}
+	tok := HashToken(rawToken)
+	for _, mode := range []string{"shared", "degraded"} {
+		if mode == "degraded" {
+			srv.Stop()
+			eventually(t, "degraded", func() bool { return cs[0].Ready() != nil })
+		}
+		for i := range 100 {
+			if ok, after := b.Allow(ctx, tok, "general", Limit{}); !ok {
+				t.Fatalf("%s: call %d of the zero Limit refused for %v", mode, i+1, after)
+			}
+		}
+	}
+}

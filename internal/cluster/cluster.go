@@ -154,7 +154,10 @@ func (c *Client) close() error {
 func (c *Client) Redis() *redis.Client { return c.rdb }
 
 // Ready is nil while Redis answers, and wraps ErrDegraded and the last
-// error while it does not; it fits a /ready check.
+// error while it does not. It is for reporting degraded mode (in /ready's
+// body, a log); a readiness probe that failed on it would take every
+// replica out of service at once when Redis goes down, while they could
+// all still serve on local state.
 func (c *Client) Ready() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

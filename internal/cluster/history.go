@@ -130,7 +130,9 @@ func (h *History) Append(ctx context.Context, l *Lease, pos int, entries [][]byt
 	}
 }
 
-// Finish marks l's scope ended: its stream expires after EndTTL.
+// Finish marks l's scope ended: its stream expires after EndTTL, and the
+// scope's watchers wake up. It writes no entry: the history does not say
+// that a run ended; a reader learns it from the run's status upstream.
 func (h *History) Finish(ctx context.Context, l *Lease) error {
 	c := h.Client
 	ctx, cancel := c.callCtx(ctx)
@@ -146,7 +148,8 @@ func (h *History) Finish(ctx context.Context, l *Lease) error {
 	return nil
 }
 
-// Page is a run of consecutive entries read from a history.
+// Page is a run of consecutive entries read from a history. The zero value
+// is an empty page at position 0.
 type Page struct {
 	// From is the position of Entries[0]. It is past the position asked for
 	// when the history no longer holds that one (trimmed or expired): the

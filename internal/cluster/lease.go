@@ -25,8 +25,9 @@ return 0
 `)
 
 // Lease is one replica's claim to be the single poller of a scope,
-// cluster-wide. Only replicas with a local subscriber should contend. A
-// Lease is safe for concurrent use, but Hold runs one at a time.
+// cluster-wide. Only replicas with a local subscriber should contend.
+// Create it with Client.Lease; the zero value is not usable. A Lease is safe
+// for concurrent use, but Hold runs one at a time.
 type Lease struct {
 	c     *Client
 	scope Scope

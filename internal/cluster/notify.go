@@ -10,8 +10,11 @@ import (
 
 // Watch tells a reader of a scope's history when to read again: after an
 // append or Finish anywhere in the cluster (pub/sub), and at every check
-// interval in any case, so a lost notification only delays the reader.
-// Create it with Client.Watch and Close it.
+// interval in any case, so a lost notification only delays the reader. A
+// wake-up says only that something may have changed, not what: the reader
+// reads the history to find out. Create it with Client.Watch (the zero
+// value is not usable) and Close it. One goroutine receives from C; Close
+// may be called from any goroutine, and again.
 type Watch struct {
 	// C receives a value when the history may have changed. It holds at
 	// most one: a reader that was busy reads once for many changes.
