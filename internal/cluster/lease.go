@@ -130,7 +130,8 @@ func (l *Lease) lead(ctx context.Context, sent time.Time, lead func(ctx context.
 		select {
 		case <-ended:
 			l.release()
-			return true
+			// lead may have returned because ctx ended: then so does Hold.
+			return ctx.Err() == nil
 		case <-ctx.Done():
 			cancel()
 			<-ended
