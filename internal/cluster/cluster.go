@@ -130,20 +130,23 @@ func redisOptions(opt Options) (*redis.Options, error) {
 }
 
 // Close stops the health checks and notifications, leaves the replica
-// count, and closes the connections. It waits for no Redis call longer
-// than one Timeout, and for none while degraded. Later calls return the
-// first one's result.
+// count, and closes the connections. It waits one Timeout at most in all,
+// and leaves the count only in what is left of it and while healthy.
+// Later calls return the first one's result.
 func (c *Client) Close() error {
 	c.closing.Do(func() { c.closed = c.close() })
 	return c.closed
 }
 
 func (c *Client) close() error {
+	// A check in flight started before now, so it ends by then; go-redis
+	// does not stop a read when its context is cancelled.
+	deadline := time.Now().Add(c.timeout())
 	c.end()
 	c.done.Wait()
 	c.notify.close()
 	if c.Healthy() {
-		ctx, cancel := c.callCtx(context.Background())
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		c.rdb.ZRem(ctx, c.key("replicas"), c.opt.Replica)
 		cancel()
 	}

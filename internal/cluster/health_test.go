@@ -29,8 +29,8 @@ func TestRedisAnsweringErrorsIsDegraded(t *testing.T) {
 		fail, heal func(ctx context.Context, rdb *redis.Client) error
 	}{
 		{"read-only replica",
-			func(ctx context.Context, rdb *redis.Client) error { return rdb.SlaveOf(ctx, "127.0.0.1", "1").Err() },
-			func(ctx context.Context, rdb *redis.Client) error { return rdb.SlaveOf(ctx, "NO", "ONE").Err() }},
+			func(ctx context.Context, rdb *redis.Client) error { return rdb.ReplicaOf(ctx, "127.0.0.1", "1").Err() },
+			func(ctx context.Context, rdb *redis.Client) error { return rdb.ReplicaOf(ctx, "NO", "ONE").Err() }},
 		{"out of memory",
 			func(ctx context.Context, rdb *redis.Client) error {
 				if err := rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
