@@ -98,6 +98,9 @@ $upstreams    keepalive 32;
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      # Request bodies go straight to a replica, never to a temp file: run as
+      # root, nginx's workers (user nobody) cannot enter the 0700 log directory.
+      proxy_request_buffering off;
       # Server-Sent Events: pass every byte at once, keep quiet streams open.
       proxy_buffering off;
       proxy_cache off;

@@ -11,9 +11,9 @@ import (
 
 // Limit is a budget class's rate: Rate calls per Period, of which Burst may
 // come at once. A caller with lower priority may pass a smaller Burst on the
-// same class: on the same GCRA state it is refused while fewer than
-// (full Burst - its Burst) calls are left, which keeps that many in reserve
-// for the others.
+// same class: on the same GCRA state it is refused once only
+// (full Burst - its Burst) calls or fewer are left, which keeps that many in
+// reserve for the others. The zero Limit allows every call.
 type Limit struct {
 	Rate   int
 	Period time.Duration
@@ -24,19 +24,25 @@ type Limit struct {
 // clock (GCRA, github.com/go-redis/redis_rate), so that all replicas
 // together keep within one budget. While Redis is unreachable each replica
 // paces on a local limiter at the rate divided by the last known number of
-// replicas. Client is required; MaxLocal has a useful zero value. It is safe
+// replicas, and the burst divided by it, rounded down: right after Redis is
+// lost the replicas together allow at most Burst calls at once. When Burst
+// is smaller than the number of replicas, each allows one call per its
+// share of the rate, so after a quiet spell they may together allow one
+// call each at once. Client is required; MaxLocal has a useful zero value. It is safe
 // for concurrent use.
 type Budget struct {
 	Client *Client
 	// MaxLocal bounds the local limiters kept for the fallback (one per
-	// token and class); past it they are all dropped and start afresh. If
-	// zero, 10000.
+	// token and class), and apart from them the local record of pauses;
+	// past it the limiters are all dropped and start afresh, and the pauses
+	// that ran out are dropped (or all, if none has). If zero, 10000.
 	MaxLocal int
 
 	once    sync.Once
 	limiter *redis_rate.Limiter
 	mu      sync.Mutex
 	local   map[localKey]*localLimiter
+	pauses  map[localKey]time.Time // until when
 }
 
 type localKey struct {
@@ -48,7 +54,6 @@ type localLimiter struct {
 	lim      *rate.Limiter
 	replicas int
 	limit    Limit
-	until    time.Time // paused until
 }
 
 // Allow counts one call of class by tok if the budget has room, and
@@ -56,6 +61,9 @@ type localLimiter struct {
 // It never fails because of Redis: it falls back to the local limiter.
 func (b *Budget) Allow(ctx context.Context, tok TokenHash, class string, l Limit) (ok bool, retryAfter time.Duration) {
 	b.once.Do(func() { b.limiter = redis_rate.NewLimiter(b.Client.rdb) })
+	if d := b.pausedFor(localKey{tok, class}); d > 0 {
+		return false, d
+	}
 	c := b.Client
 	if c.Healthy() {
 		if ok, retryAfter, err := b.allowShared(ctx, tok, class, l); err == nil {
@@ -111,14 +119,14 @@ func (b *Budget) Wait(ctx context.Context, tok TokenHash, class string, l Limit,
 }
 
 // Pause holds back tok's calls of class on every replica for d, as an
-// upstream 429's Retry-After asks; locally too, should Redis be down.
+// upstream 429's Retry-After asks; on this replica whether or not Redis is
+// up. A d of zero or less does nothing.
 func (b *Budget) Pause(ctx context.Context, tok TokenHash, class string, d time.Duration) {
-	c := b.Client
-	b.mu.Lock()
-	if ll := b.local[localKey{tok, class}]; ll != nil {
-		ll.until = time.Now().Add(d)
+	if d <= 0 {
+		return
 	}
-	b.mu.Unlock()
+	c := b.Client
+	b.pauseLocal(localKey{tok, class}, time.Now().Add(d))
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	c.note(c.rdb.Set(ctx, b.pauseKey(tok, class), 1, d).Err())
@@ -144,11 +152,16 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 			b.local = map[localKey]*localLimiter{}
 		}
 		every := l.Period * time.Duration(n) / time.Duration(max(l.Rate, 1))
-		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(l.Burst/n, 1)), replicas: n, limit: l}
+		// Each replica's share of the burst rounds down, so that together
+		// they keep within it. A share of nothing (fewer Burst than
+		// replicas) is a burst of one that starts spent: the first call
+		// waits for the replica's share of the rate.
+		share := l.Burst / n
+		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(share, 1)), replicas: n, limit: l}
+		if share == 0 {
+			ll.lim.Allow()
+		}
 		b.local[k] = ll
-	}
-	if d := time.Until(ll.until); d > 0 {
-		return false, d
 	}
 	r := ll.lim.Reserve()
 	if d := r.Delay(); d > 0 {
@@ -156,6 +169,44 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 		return false, d
 	}
 	return true, 0
+}
+
+// pauseLocal records a pause on this replica, keeping the longer of two.
+func (b *Budget) pauseLocal(k localKey, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pauses == nil {
+		b.pauses = map[localKey]time.Time{}
+	}
+	if _, ok := b.pauses[k]; !ok && len(b.pauses) >= b.maxLocal() {
+		now := time.Now()
+		for k, t := range b.pauses {
+			if !t.After(now) {
+				delete(b.pauses, k)
+			}
+		}
+		if len(b.pauses) >= b.maxLocal() {
+			clear(b.pauses)
+		}
+	}
+	if until.After(b.pauses[k]) {
+		b.pauses[k] = until
+	}
+}
+
+// pausedFor is how long k stays paused on this replica.
+func (b *Budget) pausedFor(k localKey) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.pauses[k]
+	if !ok {
+		return 0
+	}
+	d := time.Until(until)
+	if d <= 0 {
+		delete(b.pauses, k)
+	}
+	return d
 }
 
 func (b *Budget) maxLocal() int {

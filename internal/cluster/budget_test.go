@@ -155,3 +155,99 @@ func valueOf(ctx context.Context, t *testing.T, rdb *redis.Client, k string) str
 	}
 	return fmt.Sprint(v)
 }
+
+// A Pause holds this replica back whether Redis is down when it comes, or
+// goes down after it.
+func TestBudgetPauseHoldsWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		downFirst bool
+	}{{"paused while down", true}, {"down after the pause", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, cs := replicas(t, 1)
+			ctx := testCtx(t)
+			b := &Budget{Client: cs[0]}
+			tok := HashToken(rawToken)
+			down := func() {
+				srv.Stop()
+				eventually(t, "degraded", func() bool { return cs[0].Ready() != nil })
+			}
+			if tc.downFirst {
+				down()
+			}
+			b.Pause(ctx, tok, "general", time.Minute) // an upstream 429 with Retry-After: 60
+			if !tc.downFirst {
+				down()
+			}
+			if ok, after := b.Allow(ctx, tok, "general", perMinute10); ok || after < 59*time.Second {
+				t.Fatalf("Allow during a 1-minute pause, Redis down = %v, %v; want refused for about a minute", ok, after)
+			}
+			if ok, _ := b.Allow(ctx, tok, "logs", perMinute10); !ok {
+				t.Fatal("another class was paused too")
+			}
+		})
+	}
+}
+
+func TestBudgetLocalPausesAreBounded(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	b := &Budget{Client: cs[0], MaxLocal: 3}
+	for i := range 10 {
+		b.pauseLocal(localKey{HashToken(fmt.Sprint(i)), "general"}, time.Now().Add(time.Minute))
+	}
+	if n := len(b.pauses); n > 3 {
+		t.Fatalf("%d local pauses kept, want at most MaxLocal 3", n)
+	}
+}
+
+// Degraded replicas' shares of a burst round down: together they allow no
+// more than the burst at once, even when it is smaller than their number.
+func TestBudgetDegradedReplicasKeepWithinTheBurstTogether(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 3)
+	ctx := testCtx(t)
+	for _, c := range cs {
+		eventually(t, "3 replicas counted", func() bool { return c.Replicas() == 3 })
+	}
+	srv.Stop()
+	for _, c := range cs {
+		eventually(t, "degraded", func() bool { return c.Ready() != nil })
+	}
+	for _, l := range []Limit{{Rate: 2, Period: time.Minute, Burst: 2}, {Rate: 8, Period: time.Minute, Burst: 8}} {
+		n := 0
+		for _, c := range cs {
+			b := &Budget{Client: c}
+			for range 5 {
+				if ok, _ := b.Allow(ctx, HashToken(rawToken), fmt.Sprint(l.Burst), l); ok {
+					n++
+				}
+			}
+		}
+		if n > l.Burst {
+			t.Errorf("3 degraded replicas allowed %d calls at once of a budget with burst %d", n, l.Burst)
+		}
+	}
+}
+
+// The zero Limit allows every call, shared or degraded.
+func TestBudgetZeroLimitAllowsEveryCall(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	b := &Budget{Client: cs[0]}
+	tok := HashToken(rawToken)
+	for _, mode := range []string{"shared", "degraded"} {
+		if mode == "degraded" {
+			srv.Stop()
+			eventually(t, "degraded", func() bool { return cs[0].Ready() != nil })
+		}
+		for i := range 100 {
+			if ok, after := b.Allow(ctx, tok, "general", Limit{}); !ok {
+				t.Fatalf("%s: call %d of the zero Limit refused for %v", mode, i+1, after)
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -48,8 +49,9 @@ type Options struct {
 	// nil, nothing is recorded.
 	Metrics *Metrics
 	// OnHealth, if set, is called with false when Redis is lost and with
-	// true when it is back, from the goroutine that noticed. It must not
-	// block.
+	// true when it is back, one call at a time and in order, from a
+	// goroutine that noticed a change. It must not block; it may call the
+	// Client.
 	OnHealth func(healthy bool)
 }
 
@@ -60,14 +62,19 @@ type Client struct {
 	opt     Options
 	log     *slog.Logger
 	met     *Metrics
-	stop    chan struct{}
+	life    context.Context // ends at Close, and with it a check in flight
+	end     context.CancelFunc
 	done    sync.WaitGroup
-	closed  sync.Once
+	closing sync.Once
+	closed  error // Close's result
+	notify  *notifier
 	mu      sync.Mutex
 	healthy bool
 	cause   error
 	count   int // the last replica count Redis gave, at least 1
-	notify  *notifier
+	// The health last announced (metric, log, OnHealth), and whether a
+	// goroutine is announcing and has changes left to announce.
+	announced, announcing, pending bool
 }
 
 // ErrDegraded is what Ready returns, wrapping the last Redis error, while
@@ -85,8 +92,9 @@ func New(opt Options) (*Client, error) {
 	if opt.Replica == "" {
 		opt.Replica = randomValue()
 	}
-	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, stop: make(chan struct{}),
-		healthy: true, count: 1}
+	c := &Client{rdb: redis.NewClient(ro), opt: opt, log: opt.Logger, met: opt.Metrics, healthy: true, announced: true,
+		count: 1}
+	c.life, c.end = context.WithCancel(context.Background())
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -99,6 +107,11 @@ func New(opt Options) (*Client, error) {
 func redisOptions(opt Options) (*redis.Options, error) {
 	ro, err := redis.ParseURL(opt.URL)
 	if err != nil {
+		// A *url.Error quotes the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("cluster: REDIS_URL: %w", err)
 	}
 	t := opt.timeout()
@@ -106,6 +119,9 @@ func redisOptions(opt Options) (*redis.Options, error) {
 	// No retries inside go-redis: a retry would double the wait past the
 	// timeout, and callers fall back to local state instead.
 	ro.MaxRetries = -1
+	// Without it go-redis bounds socket reads by ReadTimeout alone and
+	// ignores a call's context deadline, which a lease renewal relies on.
+	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true
 	// Open-source Redis answers the maintenance-notifications probe with an
 	// error that go-redis would log on every connection.
@@ -114,20 +130,26 @@ func redisOptions(opt Options) (*redis.Options, error) {
 }
 
 // Close stops the health checks and notifications, leaves the replica
-// count, and closes the connections. Later calls do nothing.
+// count, and closes the connections. It waits one Timeout at most in all,
+// and leaves the count only in what is left of it and while healthy.
+// Later calls return the first one's result.
 func (c *Client) Close() error {
-	err := redis.ErrClosed
-	c.closed.Do(func() { err = c.close() })
-	return err
+	c.closing.Do(func() { c.closed = c.close() })
+	return c.closed
 }
 
 func (c *Client) close() error {
-	close(c.stop)
+	// A check in flight started before now, so it ends by then; go-redis
+	// does not stop a read when its context is cancelled.
+	deadline := time.Now().Add(c.timeout())
+	c.end()
 	c.done.Wait()
 	c.notify.close()
-	ctx, cancel := c.callCtx(context.Background())
-	c.rdb.ZRem(ctx, c.key("replicas"), c.opt.Replica)
-	cancel()
+	if c.Healthy() {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		c.rdb.ZRem(ctx, c.key("replicas"), c.opt.Replica)
+		cancel()
+	}
 	return c.rdb.Close()
 }
 
@@ -135,7 +157,10 @@ func (c *Client) close() error {
 func (c *Client) Redis() *redis.Client { return c.rdb }
 
 // Ready is nil while Redis answers, and wraps ErrDegraded and the last
-// error while it does not; it fits a /ready check.
+// error while it does not. It is for reporting degraded mode (in /ready's
+// body, a log); a readiness probe that failed on it would take every
+// replica out of service at once when Redis goes down, while they could
+// all still serve on local state.
 func (c *Client) Ready() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -58,7 +58,15 @@ var (
 	ErrDuplicate = errors.New("cluster: position already in the history")
 	// ErrGap: the position is past the history's next one.
 	ErrGap = errors.New("cluster: position past the end of the history")
+	// ErrPosition: a position below 0 or above MaxPosition.
+	ErrPosition = errors.New("cluster: history position out of range")
 )
+
+// MaxPosition is the largest position a history holds: the scripts' Lua
+// numbers are doubles, exact up to 2^53, and stream ids are position+1.
+// (The scripts write positions with %d: Lua's own conversion prints them as
+// integers only below 1e14, and a runs feed numbers from about 1.8e15.)
+const MaxPosition int = 1<<53 - 2
 
 // PositionError is an append refused for its position. Next is the
 // position the history expects.
@@ -93,8 +101,12 @@ type History struct {
 // Append adds entries at positions pos, pos+1, ... to l's scope, if l holds
 // its lease and pos is the next position, and returns the position after
 // them. It refuses with ErrNotLeader or a *PositionError, so a stale holder
-// can cause neither a gap nor a duplicate.
+// can cause neither a gap nor a duplicate, and with ErrPosition positions
+// out of 0..MaxPosition.
 func (h *History) Append(ctx context.Context, l *Lease, pos int, entries [][]byte) (int, error) {
+	if pos < 0 || pos > MaxPosition-len(entries)+1 {
+		return pos, fmt.Errorf("%w: append of %d entries at %d", ErrPosition, len(entries), pos)
+	}
 	if len(entries) == 0 {
 		return pos, nil
 	}
@@ -122,7 +134,9 @@ func (h *History) Append(ctx context.Context, l *Lease, pos int, entries [][]byt
 	}
 }
 
-// Finish marks l's scope ended: its stream expires after EndTTL.
+// Finish marks l's scope ended: its stream expires after EndTTL, and the
+// scope's watchers wake up. It writes no entry: the history does not say
+// that a run ended; a reader learns it from the run's status upstream.
 func (h *History) Finish(ctx context.Context, l *Lease) error {
 	c := h.Client
 	ctx, cancel := c.callCtx(ctx)
@@ -138,7 +152,8 @@ func (h *History) Finish(ctx context.Context, l *Lease) error {
 	return nil
 }
 
-// Page is a run of consecutive entries read from a history.
+// Page is a run of consecutive entries read from a history. The zero value
+// is an empty page at position 0.
 type Page struct {
 	// From is the position of Entries[0]. It is past the position asked for
 	// when the history no longer holds that one (trimmed or expired): the
@@ -151,8 +166,12 @@ type Page struct {
 func (p Page) Next() int { return p.From + len(p.Entries) }
 
 // Read returns up to count entries of s from position from on (XRANGE).
-// An empty page means nothing at or after from is in the history yet.
+// An empty page means nothing at or after from is in the history yet. A
+// from out of range is ErrPosition.
 func (h *History) Read(ctx context.Context, s Scope, from, count int) (Page, error) {
+	if from < 0 || from > MaxPosition {
+		return Page{From: from}, fmt.Errorf("%w: read from %d", ErrPosition, from)
+	}
 	c := h.Client
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -193,6 +194,38 @@ func drain(w *Watch) {
 func newServerForWatch(t *testing.T) string {
 	srv, _ := replicas(t, 0)
 	return srv.URL()
+}
+
+// Positions up to MaxPosition round-trip through stream ids; beyond it, or
+// below 0, Append and Read refuse with ErrPosition rather than writing an
+// id Redis would misread or failing on the server.
+func TestHistoryPositionBounds(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	h := &History{Client: cs[0]}
+	l := cs[0].Lease(scope, time.Minute)
+	if ok, _ := l.Acquire(ctx); !ok {
+		t.Fatal("Acquire failed")
+	}
+	if next, err := h.Append(ctx, l, MaxPosition-1, entries(0, 2)); err != nil || next != MaxPosition+1 {
+		t.Fatalf("Append of the last two positions = %d, %v; want %d, nil", next, err, MaxPosition+1)
+	}
+	p, err := h.Read(ctx, scope, MaxPosition, 10)
+	if err != nil || p.From != MaxPosition || len(p.Entries) != 1 {
+		t.Fatalf("Read at MaxPosition = %+v, %v; want its entry", p, err)
+	}
+	if _, err := h.Append(ctx, l, MaxPosition+1, entries(0, 1)); !errors.Is(err, ErrPosition) {
+		t.Fatalf("Append past MaxPosition = %v, want ErrPosition", err)
+	}
+	for _, from := range []int{-1, MaxPosition + 1, math.MaxInt} {
+		if _, err := h.Read(ctx, scope, from, 10); !errors.Is(err, ErrPosition) {
+			t.Errorf("Read from %d = %v, want ErrPosition", from, err)
+		}
+	}
+	if _, err := h.Append(ctx, l, -1, entries(0, 1)); !errors.Is(err, ErrPosition) {
+		t.Errorf("Append at -1 = %v, want ErrPosition", err)
+	}
 }
 
 func TestHistoryTakesPositionsAsLargeAsFeedNumbers(t *testing.T) {

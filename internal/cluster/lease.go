@@ -28,8 +28,9 @@ return 0
 `)
 
 // Lease is one replica's claim to be the single poller of a scope,
-// cluster-wide. Only replicas with a local subscriber should contend. A
-// Lease is safe for concurrent use, but Hold runs one at a time.
+// cluster-wide. Only replicas with a local subscriber should contend.
+// Create it with Client.Lease; the zero value is not usable. A Lease is safe
+// for concurrent use, but Hold runs one at a time.
 type Lease struct {
 	c     *Client
 	scope Scope
@@ -81,12 +82,15 @@ func (l *Lease) Release(ctx context.Context) error {
 // Hold contends for the lease until ctx ends. Each time it gets the lease
 // it calls lead with a context that is cancelled when the lease is lost,
 // renews the lease every third of its ttl meanwhile, and steps down (cancels
-// lead and waits for it) when a renewal finds the lease taken, or when no
-// renewal succeeded for two thirds of the ttl, before another replica could
-// take it. When lead returns by itself or ctx ends, Hold releases the lease;
-// in the first case it returns too. Contenders retry every fifth of the
-// ttl, so a crashed holder's lease is taken within about 1.2 ttl, and at
-// once when the holder releases it (Release notifies the scope's watchers).
+// lead and waits for it) when a renewal finds the lease taken, or two thirds
+// of the ttl after sending the last request that extended it, before
+// another replica could take it. A renewal is bounded by that deadline, not
+// only by the Timeout, so a Redis that stops answering cannot keep it
+// leading past it. When lead returns by itself or ctx ends, Hold releases
+// the lease; in the first case it returns too. Contenders retry every fifth
+// of the ttl, so a crashed holder's lease is taken within about 1.2 ttl, and
+// at once when the holder releases it (Release notifies the scope's
+// watchers).
 func (l *Lease) Hold(ctx context.Context, lead func(ctx context.Context)) error {
 	retry := time.NewTicker(l.ttl / 5)
 	defer retry.Stop()
@@ -94,12 +98,13 @@ func (l *Lease) Hold(ctx context.Context, lead func(ctx context.Context)) error 
 	defer released.Close()
 	refused := false
 	for {
+		sent := time.Now()
 		ok, err := l.Acquire(ctx)
 		if ok {
 			if refused {
 				l.c.met.takeover()
 			}
-			if finished := l.lead(ctx, lead); finished {
+			if finished := l.lead(ctx, sent, lead); finished {
 				return nil
 			}
 		}
@@ -114,8 +119,10 @@ func (l *Lease) Hold(ctx context.Context, lead func(ctx context.Context)) error 
 }
 
 // lead runs lead while the lease is held, and reports whether lead
-// returned by itself. The lease is released unless it was lost.
-func (l *Lease) lead(ctx context.Context, lead func(ctx context.Context)) (finished bool) {
+// returned by itself. The lease is released unless it was lost. sent is
+// when the request that took the lease was sent: the lease lasts at least
+// ttl from then, on any clock that runs at the server's pace.
+func (l *Lease) lead(ctx context.Context, sent time.Time, lead func(ctx context.Context)) (finished bool) {
 	l.c.met.leaseHeld(1)
 	defer l.c.met.leaseHeld(-1)
 	leadCtx, cancel := context.WithCancel(ctx)
@@ -124,30 +131,45 @@ func (l *Lease) lead(ctx context.Context, lead func(ctx context.Context)) (finis
 	go func() { defer close(ended); lead(leadCtx) }()
 	renew := time.NewTicker(l.ttl / 3)
 	defer renew.Stop()
-	confirmed := time.Now()
+	stepDown := sent.Add(2 * l.ttl / 3)
+	deadline := time.NewTimer(time.Until(stepDown))
+	defer deadline.Stop()
 	for {
 		select {
 		case <-ended:
 			l.release()
-			return true
+			// lead may have returned because ctx ended: then so does Hold.
+			return ctx.Err() == nil
 		case <-ctx.Done():
 			cancel()
 			<-ended
 			l.release()
 			return false
+		case <-deadline.C:
 		case <-renew.C:
+			if at, ok, err := l.renewBy(ctx, stepDown); ok {
+				stepDown = at.Add(2 * l.ttl / 3)
+				deadline.Reset(time.Until(stepDown))
+				continue
+			} else if err != nil && time.Now().Before(stepDown) {
+				continue // no answer yet: the next tick tries again
+			}
 		}
-		ok, err := l.Renew(ctx)
-		if ok {
-			confirmed = time.Now()
-		}
-		if (err == nil && !ok) || time.Since(confirmed) >= 2*l.ttl/3 {
-			cancel()
-			<-ended
-			l.release() // in case it is still ours after all: the script checks
-			return false
-		}
+		cancel()
+		<-ended
+		l.release() // in case it is still ours after all: the script checks
+		return false
 	}
+}
+
+// renewBy renews the lease with a call that ends by stepDown at the latest,
+// and returns when the request was sent.
+func (l *Lease) renewBy(ctx context.Context, stepDown time.Time) (sent time.Time, ok bool, err error) {
+	ctx, cancel := context.WithDeadline(ctx, stepDown)
+	defer cancel()
+	sent = time.Now()
+	ok, err = l.Renew(ctx)
+	return sent, ok, err
 }
 
 // release gives the lease up even when the caller's context has ended.

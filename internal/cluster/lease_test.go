@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
 func TestLeaseOneHolderAmongThree(t *testing.T) {
@@ -29,41 +31,107 @@ func TestLeaseOneHolderAmongThree(t *testing.T) {
 	}
 }
 
+// Three contenders each lead once, one after the other: every lead
+// returns by itself after a few renewals, and Hold then returns.
 func TestLeaseHoldLeadsOneAtATime(t *testing.T) {
 	t.Parallel()
 	_, cs := replicas(t, 3)
-	ctx, cancel := context.WithCancel(testCtx(t))
-	var leading, most, turns atomic.Int32
+	ctx := testCtx(t)
+	const ttl = 300 * time.Millisecond
+	var leading, turns atomic.Int32
+	var overlap atomic.Bool
 	var wg sync.WaitGroup
 	for _, c := range cs {
-		l := c.Lease(scope, 300*time.Millisecond)
+		l := c.Lease(scope, ttl)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			l.Hold(ctx, func(ctx context.Context) {
-				n := leading.Add(1)
-				if n > most.Load() {
-					most.Store(n)
+				if leading.Add(1) > 1 {
+					overlap.Store(true)
+				}
+				defer leading.Add(-1)
+				select { // lead through a few renewals, then hand over
+				case <-ctx.Done():
+				case <-time.After(ttl):
 				}
 				turns.Add(1)
-				<-ctx.Done() // lead until cancelled
-				leading.Add(-1)
 			})
 		}()
 	}
-	eventually(t, "a leader", func() bool { return turns.Load() >= 1 })
-	cancel() // the leader releases; the others stop contending
 	wg.Wait()
-	if got := most.Load(); got != 1 {
-		t.Fatalf("%d leaders at once, want 1", got)
+	if overlap.Load() {
+		t.Fatal("two contenders led at once")
+	}
+	if n := turns.Load(); n != 3 {
+		t.Fatalf("%d turns, want each of the 3 contenders to lead once", n)
+	}
+}
+
+// A holder that stops (its context ends, or its lead returns) releases the
+// lease through Hold before Hold returns, so a contender takes it at its
+// next try, not after the ttl.
+func TestLeaseHoldHandsOverWhenItStops(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		finish bool // lead returns by itself; else Hold's context ends
+	}{{"lead returns", true}, {"context ends", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, cs := replicas(t, 2)
+			ctx := testCtx(t)
+			const ttl = 2 * time.Second // contenders retry every 400ms
+			a := cs[0].Lease(scope, ttl)
+			actx, stopA := context.WithCancel(ctx)
+			defer stopA()
+			finish, aLeads := make(chan struct{}), make(chan struct{})
+			aDone := make(chan error, 1)
+			go func() {
+				aDone <- a.Hold(actx, func(ctx context.Context) {
+					close(aLeads)
+					select {
+					case <-ctx.Done():
+					case <-finish:
+					}
+				})
+			}()
+			<-aLeads
+			bctx, stopB := context.WithCancel(ctx)
+			bLeads := make(chan struct{})
+			bDone := make(chan error, 1)
+			go func() {
+				bDone <- cs[1].Lease(scope, ttl).Hold(bctx, func(ctx context.Context) { close(bLeads); <-ctx.Done() })
+			}()
+			defer func() { stopB(); <-bDone }()
+			if tc.finish {
+				close(finish)
+			} else {
+				stopA()
+			}
+			if err := <-aDone; (err == nil) != tc.finish {
+				t.Fatalf("Hold = %v; want nil when lead returns, the context's error when it ends", err)
+			}
+			if v := srv.Client().Get(ctx, a.key).Val(); v == a.value {
+				t.Fatal("Hold returned still holding the lease: no handover")
+			}
+			select {
+			case <-bLeads:
+			case <-ctx.Done():
+				t.Fatal("the contender did not take over")
+			}
+		})
 	}
 }
 
 func TestLeaseCrashedHolderIsTakenOverAfterItsTTL(t *testing.T) {
 	t.Parallel()
-	_, cs := replicas(t, 2)
+	srv := redistest.Start(t)
 	met := NewMetrics()
-	cs[1].met = met
+	cs := []*Client{
+		newClient(t, srv.URL(), Options{Timeout: time.Second, CheckInterval: 100 * time.Millisecond}),
+		newClient(t, srv.URL(), Options{Timeout: time.Second, CheckInterval: 100 * time.Millisecond, Metrics: met}),
+	}
 	ctx := testCtx(t)
 	const ttl = 400 * time.Millisecond
 	crashed := cs[0].Lease(scope, ttl)
@@ -145,5 +213,47 @@ func TestLeaseStepsDownWhenTakenFromIt(t *testing.T) {
 	}
 	if got := rdb.Get(ctx, l.key).Val(); got != "someone-else" {
 		t.Fatalf("lease = %q after stepping down, want the successor's", got)
+	}
+}
+
+// A holder cut off from Redis (its calls hang, as in a network partition)
+// steps down two thirds of the ttl after its last renewal was sent, before
+// the lease expires and another replica takes it, even though its Timeout
+// is longer than the ttl.
+func TestLeaseHolderCutOffFromRedisStepsDownBeforeItExpires(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	g := newGate(t, srv.URL())
+	a := newClient(t, g.URL(), Options{Timeout: 5 * time.Second, CheckInterval: time.Hour})
+	b := newClient(t, srv.URL(), Options{Timeout: time.Second, CheckInterval: time.Hour})
+	ctx, cancel := context.WithCancel(testCtx(t))
+	const ttl = 1500 * time.Millisecond
+	var aLeading, bLed atomic.Bool
+	overlap := make(chan bool, 1)
+	var wg sync.WaitGroup
+	defer func() { g.Open(); cancel(); wg.Wait() }()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.Lease(scope, ttl).Hold(ctx, func(ctx context.Context) { aLeading.Store(true); <-ctx.Done(); aLeading.Store(false) })
+	}()
+	eventually(t, "a leads", aLeading.Load)
+	g.Shut()
+	go func() {
+		defer wg.Done()
+		b.Lease(scope, ttl).Hold(ctx, func(ctx context.Context) {
+			if !bLed.Swap(true) {
+				overlap <- aLeading.Load()
+			}
+			<-ctx.Done()
+		})
+	}()
+	select {
+	case both := <-overlap:
+		if both {
+			t.Fatal("b took the lease while the cut-off a still led: two leaders at once")
+		}
+	case <-ctx.Done():
+		t.Fatal("b never took over the cut-off holder's lease")
 	}
 }

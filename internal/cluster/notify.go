@@ -10,8 +10,11 @@ import (
 
 // Watch tells a reader of a scope's history when to read again: after an
 // append or Finish anywhere in the cluster (pub/sub), and at every check
-// interval in any case, so a lost notification only delays the reader.
-// Create it with Client.Watch and Close it.
+// interval in any case, so a lost notification only delays the reader. A
+// wake-up says only that something may have changed, not what: the reader
+// reads the history to find out. Create it with Client.Watch (the zero
+// value is not usable) and Close it. One goroutine receives from C; Close
+// may be called from any goroutine, and again.
 type Watch struct {
 	// C receives a value when the history may have changed. It holds at
 	// most one: a reader that was busy reads once for many changes.
@@ -21,7 +24,10 @@ type Watch struct {
 	channel string
 }
 
-// Watch starts watching s's history.
+// Watch starts watching s's history. The first Watch of a scope on this
+// replica waits for Redis to confirm the subscription, for one Timeout at
+// most; if Redis does not, the subscription is made when it comes back, and
+// meanwhile the periodic wake-up covers.
 func (c *Client) Watch(s Scope) *Watch {
 	ch := make(chan struct{}, 1)
 	w := &Watch{C: ch, c: ch, n: c.notify, channel: c.scoped("notify", s)}
@@ -29,7 +35,8 @@ func (c *Client) Watch(s Scope) *Watch {
 	return w
 }
 
-// Close stops the watch.
+// Close stops the watch. Closing the last Watch of a scope on this replica
+// waits for Redis to confirm the unsubscription, for one Timeout at most.
 func (w *Watch) Close() { w.n.remove(w) }
 
 func (w *Watch) poke() {
@@ -48,10 +55,16 @@ type notifier struct {
 	watches map[string]map[*Watch]struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	// subMu orders the (un)subscriptions, which follow watches: under it,
+	// the last to run for a channel sees its last change. subscribed is
+	// what they asked of Redis.
+	subMu      sync.Mutex
+	subscribed map[string]bool
 }
 
 func newNotifier(c *Client) *notifier {
-	return &notifier{c: c, watches: map[string]map[*Watch]struct{}{}, stop: make(chan struct{})}
+	return &notifier{c: c, watches: map[string]map[*Watch]struct{}{}, stop: make(chan struct{}),
+		subscribed: map[string]bool{}}
 }
 
 func (n *notifier) add(w *Watch) {
@@ -68,14 +81,9 @@ func (n *notifier) add(w *Watch) {
 	}
 	set[w] = struct{}{}
 	first := len(set) == 1
-	ps := n.ps
 	n.mu.Unlock()
 	if first {
-		// On failure the channel stays on the list that go-redis subscribes
-		// again when it reconnects; meanwhile the periodic poke covers.
-		ctx, cancel := n.c.callCtx(context.Background())
-		n.c.note(ps.Subscribe(ctx, w.channel))
-		cancel()
+		n.sync(w.channel)
 	}
 }
 
@@ -87,12 +95,35 @@ func (n *notifier) remove(w *Watch) {
 	if last {
 		delete(n.watches, w.channel)
 	}
-	ps := n.ps
 	n.mu.Unlock()
-	if last && ps != nil {
-		ctx, cancel := n.c.callCtx(context.Background())
-		n.c.note(ps.Unsubscribe(ctx, w.channel))
-		cancel()
+	if last {
+		n.sync(w.channel)
+	}
+}
+
+// sync subscribes to channel or unsubscribes from it, as its watches need
+// now. A Watch closed as another of its channel starts may thus leave
+// nothing to do, but never an unsubscription after the subscription.
+func (n *notifier) sync(channel string) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	n.mu.Lock()
+	want, ps := len(n.watches[channel]) > 0, n.ps
+	n.mu.Unlock()
+	if ps == nil || want == n.subscribed[channel] {
+		return
+	}
+	// On failure the channel stays on (or off) the list that go-redis
+	// subscribes again when it reconnects; meanwhile the periodic poke
+	// covers.
+	ctx, cancel := n.c.callCtx(context.Background())
+	defer cancel()
+	if want {
+		n.subscribed[channel] = true
+		n.c.note(ps.Subscribe(ctx, channel))
+	} else {
+		delete(n.subscribed, channel)
+		n.c.note(ps.Unsubscribe(ctx, channel))
 	}
 }
 

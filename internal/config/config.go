@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config is every setting of codegen-proxy. Load fills it; the zero value is
@@ -277,28 +279,28 @@ Settings (a flag wins over its environment variable):
 	fmt.Fprintf(w, "  --%-22s %s\n", "help", "print this help and exit")
 }
 
-// checkRedisURL accepts an empty REDIS_URL or one go-redis can dial. Its
-// errors show the URL with any password redacted.
+// checkRedisURL accepts an empty REDIS_URL or one go-redis can dial: its
+// own ParseURL has the last word, options in the query included. Its errors
+// show the URL with any password redacted.
 func checkRedisURL(raw string) error {
 	if raw == "" {
 		return nil
 	}
+	const want = "want redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock"
 	u, err := url.Parse(raw)
 	if err != nil {
-		return &Error{"REDIS_URL: not a URL; want redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock"}
+		return &Error{"REDIS_URL: not a URL; " + want} // url.Error would show the password
 	}
 	bad := func(why string) error {
-		return &Error{fmt.Sprintf("REDIS_URL=%q: %s; want redis://host:port/db, rediss://host:port/db or unix:///path/to/redis.sock", u.Redacted(), why)}
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			why = strings.ReplaceAll(why, pw, "xxxxx")
+		}
+		return &Error{fmt.Sprintf("REDIS_URL=%q: %s; %s", u.Redacted(), why, want)}
 	}
 	switch u.Scheme {
 	case "redis", "rediss":
 		if u.Hostname() == "" {
-			return bad("no host")
-		}
-		if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-			if n, err := strconv.Atoi(db); err != nil || n < 0 {
-				return bad("the path must be a database number")
-			}
+			return bad("no host") // go-redis would dial localhost
 		}
 	case "unix":
 		if u.Path == "" {
@@ -306,6 +308,9 @@ func checkRedisURL(raw string) error {
 		}
 	default:
 		return bad("unknown scheme")
+	}
+	if _, err := redis.ParseURL(raw); err != nil {
+		return bad(strings.TrimPrefix(err.Error(), "redis: "))
 	}
 	return nil
 }

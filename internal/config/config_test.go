@@ -236,3 +236,28 @@ func TestRedisSettings(t *testing.T) {
 		t.Errorf("err = %v, want an error without the password", err)
 	}
 }
+
+// REDIS_URL is accepted only if go-redis can use it, query options
+// included, and a refusal never shows the password.
+func TestRedisURLRefusedAsGoRedisWould(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, want string }{
+		{"unix:///tmp/r.sock?db=x", "db"},
+		{"redis://h:6379/0?foo=bar", "foo"},
+		{"redis://h:6379/0?dial_timeout=soon", "dial_timeout"},
+		{"redis://u:hunter2@h:6379/0?pool_size=x", "pool_size"},
+		{"redis://127.0.0.1:6379/x", "database number"},
+	} {
+		_, err := Load(nil, env(map[string]string{"REDIS_URL": tc.url}), &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("REDIS_URL=%s accepted; want refused", tc.url)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("REDIS_URL=%s: %v; want it to name %s", tc.url, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("REDIS_URL=%s: %v; shows the password", tc.url, err)
+		}
+	}
+}

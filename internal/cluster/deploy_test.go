@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deployPolicy is the maxmemory-policy that deploy/compose.yaml and
+// deploy/kubernetes.yaml give Redis; they must agree.
+func deployPolicy(t *testing.T) string {
+	t.Helper()
+	re := regexp.MustCompile(`"--maxmemory-policy",\s*"([a-z-]+)"`)
+	policy := ""
+	for _, f := range []string{"../../deploy/compose.yaml", "../../deploy/kubernetes.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s sets no --maxmemory-policy", f)
+		}
+		if policy != "" && policy != string(m[1]) {
+			t.Fatalf("%s: maxmemory-policy %s, another deploy file says %s", f, m[1], policy)
+		}
+		policy = string(m[1])
+	}
+	return policy
+}
+
+// With the deploy files' maxmemory-policy, a Redis filled with cache
+// entries keeps the leases, budgets and pauses, and the replica degrades
+// on the OOM errors instead; it rejoins once there is room.
+func TestDeployedRedisFullOfCacheKeepsLeasesAndBudgets(t *testing.T) {
+	t.Parallel()
+	srv, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	rdb := srv.Client()
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", deployPolicy(t)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	tok := HashToken(rawToken)
+	l := cs[0].Lease(scope, time.Minute)
+	if ok, _ := l.Acquire(ctx); !ok {
+		t.Fatal("Acquire failed")
+	}
+	b := &Budget{Client: cs[0]}
+	for range 10 {
+		b.Allow(ctx, tok, "general", perMinute10)
+	}
+	b.Pause(ctx, tok, "logs", time.Minute)
+	used := usedMemory(t, rdb.Info(ctx, "memory").Val())
+	if err := rdb.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+4<<20, 10)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{Client: cs[0]}
+	val := make([]byte, 100<<10)
+	for i := range 80 { // 8 MiB of answers into 4 MiB of room
+		c.Set(ctx, HashToken(strconv.Itoa(i)), "runs", val, 10*time.Minute)
+	}
+	for what, key := range map[string]string{"lease": l.key, "budget": "rate:" + b.key(tok, "general"),
+		"pause": b.pauseKey(tok, "logs")} {
+		if rdb.Exists(ctx, key).Val() == 0 {
+			t.Errorf("the %s was evicted to make room for cache entries", what)
+		}
+	}
+	if cs[0].Ready() == nil {
+		t.Error("Ready() = nil while Redis refuses writes for want of memory")
+	}
+	rdb.ConfigSet(ctx, "maxmemory", "0")
+	eventually(t, "rejoined", func() bool { return cs[0].Ready() == nil })
+}
+
+func usedMemory(t *testing.T, info string) int64 {
+	t.Helper()
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no used_memory in INFO memory")
+	return 0
+}
