@@ -22,7 +22,7 @@ func addRoutes(r chi.Router, d Deps) {
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
 
 	r.Method(http.MethodGet, "/health", handleHealth(d.Version, d.mode(), d.Started))
-	r.Method(http.MethodGet, "/ready", handleReady(&readiness{client: d.Client, token: d.Config.APIToken, ttl: 5 * time.Second, timeout: 2 * time.Second}))
+	r.Method(http.MethodGet, "/ready", handleReady(&readiness{client: d.Client, token: d.Config.APIToken, ttl: 5 * time.Second, timeout: 2 * time.Second, shared: d.Shared}))
 	r.Method(http.MethodGet, "/metrics", handleMetrics(d.Metrics.Handler()))
 	r.Method(http.MethodGet, "/openapi.json", handleOpenAPI(specWithInfo(docs.OpenAPI, d.Config.Title, d.apiVersion())))
 	r.Method(http.MethodGet, "/docs", handleDocsIndex())
