@@ -152,10 +152,11 @@ func (c *Cache) Read(ctx context.Context, k Key, class Class, fetch func(context
 		return c.answer(old, now, hitStatus(old, now))
 	}
 	gen := store.Generation(k.Token)
-	f, led := c.join(ctx, k, func(ctx context.Context) (filled, error) { return c.fill(ctx, store, k, class, gen, fetch) })
+	fk := flightKey{k, gen}
+	f, led := c.join(ctx, fk, func(ctx context.Context) (filled, error) { return c.fill(ctx, store, k, class, gen, fetch) })
 	select {
 	case <-ctx.Done():
-		c.leave(k, f, context.Cause(ctx))
+		c.leave(fk, f, context.Cause(ctx))
 		if cause := context.Cause(ctx); cause != ctx.Err() {
 			return Result{}, fmt.Errorf("%w: %w", ctx.Err(), cause)
 		}
@@ -242,7 +243,8 @@ func (c *Cache) answer(e Entry, now time.Time, status string) (Result, error) {
 }
 
 // Invalidate drops tok's entries whose names start with any of prefixes,
-// and keeps reads already under way from storing what they read.
+// keeps reads already under way from storing what they read, and makes
+// tok's later reads start new calls rather than join those.
 func (c *Cache) Invalidate(tok codegen.TokenKey, prefixes ...string) {
 	c.store().Invalidate(tok, prefixes...)
 }

@@ -1,0 +1,80 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// A read asked after a write of the same token must not join a call sent
+// before the write: that call may read the run as it was, and the client
+// would see its own successful stop undone.
+func TestAReadAfterAWriteDoesNotJoinAnEarlierCall(t *testing.T) {
+	t.Parallel()
+	var status atomic.Value
+	status.Store("RUNNING")
+	release := make(chan struct{})
+	var first atomic.Bool
+	e := newEcon(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			status.Store("STOPPED")
+			jsonAnswer(http.StatusOK, `{"id":5,"status":"STOPPED"}`)(w, r)
+			return
+		}
+		seen := status.Load().(string) // the run as it was when the read arrived
+		if first.CompareAndSwap(false, true) {
+			<-release
+		}
+		jsonAnswer(http.StatusOK, `{"id":5,"status":"`+seen+`"}`)(w, r)
+	}, nil)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	before := make(chan struct{})
+	go func() {
+		defer close(before)
+		get(e.url + "/agent-runs/5")
+	}()
+	waitFor(t, "the first read to reach upstream", func() bool { return e.calls.Load() == 1 })
+	if resp, body := call(t, http.MethodPost, e.url+"/agent-runs/5/stop", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("stop: got %d %s, want 200", resp.StatusCode, body)
+	}
+	after := make(chan answer, 1)
+	go func() { after <- get(e.url + "/agent-runs/5") }()
+	// Answered on its own, or (the defect) waiting beside the first read.
+	waitFor(t, "the read after the stop to be answered or to wait", func() bool {
+		return len(after) == 1 || e.cache.Waiting() == 2
+	})
+	free()
+	got := <-after
+	if !strings.Contains(got.body, "STOPPED") {
+		t.Errorf("read after a successful stop: got %s %v (Cache-Status %q), want STOPPED", got.body, got.err, got.cacheStatus)
+	}
+	<-before
+}
+
+// answer is what get read.
+type answer struct {
+	cacheStatus, body string
+	err               error
+}
+
+// get reads url with the secret token, for a goroutine other than the
+// test's, which must not call t.Fatal.
+func get(url string) answer {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return answer{err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return answer{resp.Header.Get("Cache-Status"), string(b), err}
+}
