@@ -18,6 +18,10 @@ import (
 // upstream every time and writes no cache headers.
 type reads struct {
 	cache *cache.Cache
+	// answers, if set, is the Client whose MaxInFlightBytes an answer
+	// from the cache holds until it is written, as an answer of the
+	// Client's own does.
+	answers *codegen.Client
 }
 
 // readFunc is one upstream read of the caller's token.
@@ -27,18 +31,25 @@ type readFunc func(ctx context.Context) ([]byte, error)
 // with Cache-Status, ETag, Cache-Control and Age, or 304 when r's
 // If-None-Match matches.
 func (rd *reads) serve(w http.ResponseWriter, r *http.Request, tok string, class cache.Class, name string, read readFunc) error {
+	ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+	defer release()
 	if rd == nil || rd.cache == nil {
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
 		body, err := read(ctx)
 		return passOn(w, body, err)
 	}
+	// The shared call keeps no caller's hold: each caller holds the bytes
+	// of the answer it writes, below, however it got it.
 	res, err := rd.cache.Read(r.Context(), cache.Key{Token: codegen.KeyOf(tok), Name: name}, class, read)
 	if res.CacheStatus != "" {
 		w.Header().Set("Cache-Status", res.CacheStatus)
 	}
 	if err != nil {
 		return err
+	}
+	if rd.answers != nil && !noneMatch(r.Header.Values("If-None-Match"), res.ETag) {
+		if err := rd.answers.HoldBytes(ctx, int64(len(res.Body))); err != nil {
+			return err
+		}
 	}
 	if res.Age > 0 {
 		w.Header().Set("Age", strconv.FormatInt(int64(res.Age.Seconds()), 10))
@@ -48,7 +59,8 @@ func (rd *reads) serve(w http.ResponseWriter, r *http.Request, tok string, class
 }
 
 // fetch is serve for a read whose answer the handler works on (a filter
-// scan's pages): the body only.
+// scan's pages): the body only. As without the cache, a page's bytes are
+// not held once it is returned: the handler decodes it and lets it go.
 func (rd *reads) fetch(ctx context.Context, tok string, class cache.Class, name string, read readFunc) ([]byte, error) {
 	if rd == nil || rd.cache == nil {
 		return read(ctx)

@@ -16,7 +16,7 @@ func addRoutes(r chi.Router, d Deps) {
 	orgs := newOrgResolver(d.Client, d.Config.OrgID)
 	maxBody, scan := d.Config.MaxBodyBytes, d.Config.FilterScanLimit
 	bodies := newBodyLimits(maxBody, d.Config.MaxInflightBodyBytes)
-	rd := &reads{cache: d.Cache}
+	rd := &reads{cache: d.Cache, answers: d.Client}
 
 	r.NotFound(apiHandler(notFound).ServeHTTP)
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
