@@ -110,12 +110,19 @@ func KeyOf(tok string) TokenKey { return sha256.Sum256([]byte(tok)) }
 type Budget interface {
 	// Take returns once one call of class by the token may be made, having
 	// counted it, or fails: with a *BudgetError when no slot comes within
-	// the wait p allows, or with ctx's error.
+	// the wait p allows, with ErrTooManyTokens when there is no room for a
+	// new token, or with ctx's error.
 	Take(ctx context.Context, key TokenKey, class Class, p Priority) error
 	// Pause holds back the token's calls of class for d, as an upstream
 	// 429's Retry-After asks.
 	Pause(key TokenKey, class Class, d time.Duration)
 }
+
+// ErrTooManyTokens is returned, wrapped, by a Budget that keeps as many
+// tokens' budgets as it may, every one of them busy: it refuses a new
+// token's call rather than forget another's spent budget or pause. A later
+// call may succeed.
+var ErrTooManyTokens = errors.New("codegen: the budget keeps as many tokens as it may, none idle")
 
 // ErrOverBudget is what a *BudgetError is (errors.Is).
 var ErrOverBudget = errors.New("codegen: the token's upstream rate budget is spent")

@@ -181,7 +181,7 @@ var settings = []setting{
 			c.BudgetStreamReserve = n
 			return nil
 		}},
-	{"budget-max-tokens", "N", "BUDGET_MAX_TOKENS", "10000", "tokens whose upstream budgets are kept; past it the least recently used is forgotten",
+	{"budget-max-tokens", "N", "BUDGET_MAX_TOKENS", "10000", "tokens whose upstream budgets are kept; past it an idle one is forgotten, and when none is idle a new token is answered 503",
 		positive(func(c *Config) *int { return &c.BudgetMaxTokens })},
 	{"cache-fresh-run", "DURATION", "CACHE_FRESH_RUN", "2s", "how long a cached run (GET /agent-runs/{id}) is fresh",
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshRun })},
