@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,4 +78,42 @@ func get(url string) answer {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return answer{resp.Header.Get("Cache-Status"), string(b), err}
+}
+
+// TestPassThroughWritesInvalidate: a write through /v1 drops the caller's
+// cached reads of the organization its path names, or all of them when it
+// names none; a read through /v1 drops nothing.
+func TestPassThroughWritesInvalidate(t *testing.T) {
+	t.Parallel()
+	reads := []string{"/agent-runs/5", "/integrations", "/users/me"}
+	cases := []struct {
+		name, method, path, body string
+		refetched                []string
+	}{
+		{"resume", http.MethodPost, "/v1/organizations/323/agent/run/resume", `{"agent_run_id":5,"prompt":"go on"}`, []string{"/agent-runs/5", "/integrations"}},
+		{"beta stop", http.MethodPost, "/v1/beta/organizations/323/agent/run/stop", `{"agent_run_id":5}`, []string{"/agent-runs/5", "/integrations"}},
+		{"escaped", http.MethodPost, "/v1/%6Frganizations/3%323/agent/run/resume", `{"agent_run_id":5,"prompt":"go on"}`, []string{"/agent-runs/5", "/integrations"}},
+		{"another org", http.MethodPost, "/v1/organizations/999/agent/run/resume", `{"agent_run_id":5,"prompt":"go on"}`, nil},
+		{"no org", http.MethodPut, "/v1/users/me", `{"name":"n"}`, reads},
+		{"read", http.MethodGet, "/v1/organizations/323/agent/run/5", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEcon(t, runAnswer, nil)
+			for _, p := range reads {
+				call(t, http.MethodGet, e.url+p, "")
+			}
+			if resp, body := call(t, tc.method, e.url+tc.path, tc.body); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s: got %d %s, want 200", tc.method, tc.path, resp.StatusCode, body)
+			}
+			for _, p := range reads {
+				resp, _ := call(t, http.MethodGet, e.url+p, "")
+				hit := strings.Contains(resp.Header.Get("Cache-Status"), "; hit")
+				if want := !slices.Contains(tc.refetched, p); hit != want {
+					t.Errorf("%s after %s: Cache-Status %q, want hit=%v", p, tc.name, resp.Header.Get("Cache-Status"), want)
+				}
+			}
+		})
+	}
 }
