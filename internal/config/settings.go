@@ -193,7 +193,7 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshOrg })},
 	{"cache-not-found", "DURATION", "CACHE_NOT_FOUND", "2s", "how long an upstream 404 is cached (no other error is)",
 		duration(func(c *Config) *time.Duration { return &c.CacheNotFound })},
-	{"cache-max-stale", "DURATION", "CACHE_MAX_STALE", "30s", "how long past its freshness a cached answer may be served, marked stale, while the token's budget is spent",
+	{"cache-max-stale", "DURATION", "CACHE_MAX_STALE", "30s", "how long past its freshness a cached 200 may be served, marked stale, while the token's budget is spent (a 404 never is)",
 		duration(func(c *Config) *time.Duration { return &c.CacheMaxStale })},
 	{"cache-max-entries", "N", "CACHE_MAX_ENTRIES", "10000", "cached answers kept in all; past it the least recently used go",
 		positive(func(c *Config) *int { return &c.CacheMaxEntries })},
