@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +54,17 @@ func (c Class) Limit() (n int, window time.Duration) {
 }
 
 // ClassOf returns the class of a call of method on path, the part of the
-// URL below BaseURL (query allowed): POST .../agent/run creates, GET
-// /alpha/.../logs reads logs, and everything else is general. Pass-through
-// callers use it for paths the Client's operations do not name.
+// URL below BaseURL as a request line spells it (%-escapes and query
+// allowed): POST .../agent/run creates, GET /alpha/.../logs reads logs, and
+// everything else is general. It looks at the unescaped path, as the API
+// routes on it, so that log%73 is a log read. Pass-through callers use it
+// for paths the Client's operations do not name.
 func ClassOf(method, path string) Class {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
+	}
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p // else CheckTarget refused the target: it is never sent
 	}
 	switch {
 	case method == http.MethodPost && strings.HasSuffix(path, "/agent/run"):
