@@ -160,6 +160,12 @@ func (e *BudgetError) RetryAfterSeconds() string {
 // holds back its class.
 const defaultPause = 2 * time.Second
 
+// maxPause caps how long an upstream 429 holds back its class, whatever
+// its Retry-After says: a broken or hostile upstream's "Retry-After:
+// 86400" must not silence a token for a day. The API's windows are a
+// minute at most, so ten minutes is far past any honest wait.
+const maxPause = 10 * time.Minute
+
 // ParseRetryAfter reads a Retry-After value, seconds or an HTTP date, as a
 // wait from now; ok is false when it is absent or unusable.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
@@ -190,7 +196,7 @@ func (c *Client) noteAnswer(key TokenKey, class Class, err error) {
 }
 
 // notePause pauses k's class after an upstream 429 whose Retry-After header
-// is retryAfter (defaultPause when it does not parse).
+// is retryAfter (defaultPause when it does not parse), for maxPause at most.
 func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {
 	if c.Budget == nil {
 		return
@@ -199,5 +205,5 @@ func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {
 	if !ok {
 		d = defaultPause
 	}
-	c.Budget.Pause(key, class, d)
+	c.Budget.Pause(key, class, min(d, maxPause))
 }
