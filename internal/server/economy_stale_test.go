@@ -37,3 +37,27 @@ func TestAKept404IsNeverServedStale(t *testing.T) {
 		t.Errorf("run 7, its 404 expired, over budget: got %d (Cache-Status %q), want 429", resp.StatusCode, resp.Header.Get("Cache-Status"))
 	}
 }
+
+// TestFilteredAnswersFreshnessIsTheirOldestPages: a filtered page is made
+// from cached pages; its Age and max-age are its oldest page's, not a whole
+// freshness from now.
+func TestFilteredAnswersFreshnessIsTheirOldestPages(t *testing.T) {
+	t.Parallel()
+	e := newEcon(t, runAnswer, nil)
+	for _, path := range []string{"/agent-runs?status=running", "/agent-runs/5/logs?message_type=ACTION"} {
+		resp, body := call(t, http.MethodGet, e.url+path, "")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "private, max-age=2" {
+			t.Fatalf("%s: got %d, Cache-Control %q (%s); want 200 and max-age=2", path, resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+		}
+	}
+	e.clock.Advance(time.Second)
+	for _, path := range []string{"/agent-runs?status=running", "/agent-runs/5/logs?message_type=ACTION"} {
+		resp, _ := call(t, http.MethodGet, e.url+path, "")
+		if cc, age := resp.Header.Get("Cache-Control"), resp.Header.Get("Age"); cc != "private, max-age=1" || age != "1" {
+			t.Errorf("%s from pages read 1 s ago: Cache-Control %q, Age %q; want max-age=1 and Age 1", path, cc, age)
+		}
+	}
+	if n := e.calls.Load(); n != 2 {
+		t.Errorf("upstream calls: got %d, want 2 (each scan's page read once)", n)
+	}
+}
