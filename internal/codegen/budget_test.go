@@ -91,3 +91,26 @@ func TestUpstream429PauseIsCapped(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"12", 12 * time.Second, true},
+		{" 3 ", 3 * time.Second, true},
+		{now.Add(20 * time.Second).Format(http.TimeFormat), 20 * time.Second, true},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"-3", 0, false},
+		{"99999999999", 0, false},
+	} {
+		if got, ok := ParseRetryAfter(tt.in, now); got != tt.want || ok != tt.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -452,3 +452,43 @@ func TestPassThroughSharesTheBudget(t *testing.T) {
 		t.Errorf("after the pause: got %d, want 200", resp.StatusCode)
 	}
 }
+
+// Streams stay first: once REST reads have spent a token's logs budget down
+// to its reserve, and a REST read is refused locally, a log stream of the
+// same token still gets its upstream reads, from the reserve kept for
+// stream pollers.
+func TestStreamsSpendTheReserveRESTCannot(t *testing.T) {
+	t.Parallel()
+	var run5Logs atomic.Int64
+	e := newEcon(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/run/5/logs") {
+			run5Logs.Add(1)
+		}
+		jsonAnswer(http.StatusOK, `{"id":5,"status":"RUNNING","logs":[],"total_logs":0}`)(w, r)
+	}, nil)
+	refused := false
+	for i := 0; i < 20 && !refused; i++ { // distinct runs: nothing comes from the cache
+		resp, body := call(t, http.MethodGet, e.url+"/agent-runs/"+strconv.Itoa(100+i)+"/logs", "")
+		if refused = resp.StatusCode == http.StatusTooManyRequests; refused && decodeEnvelope(t, body).Code != "rate_limited" {
+			t.Fatalf("REST log read over budget: %s, want rate_limited", body)
+		}
+	}
+	if !refused {
+		t.Fatal("REST log reads were never refused: the test spent no budget")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/agent-runs/5/logs/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the stream's poller to read run 5's logs from the reserve", func() bool { return run5Logs.Load() > 0 })
+	cancel()
+	<-done
+}

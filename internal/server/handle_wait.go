@@ -81,7 +81,7 @@ func handleWait(hub *stream.Hub, c *codegen.Client, orgs *orgResolver, maxTimeou
 			w.Header().Set("X-Wait-Timed-Out", "true")
 		}
 		if run == nil { // the poller has not read the run: read it once
-			ctx, release := codegen.HoldAnswers(r.Context())
+			ctx, release := codegen.HoldAnswers(codegen.WithPriority(r.Context(), codegen.PriorityStream))
 			defer release()
 			run, err = c.GetRun(ctx, tok, org, id)
 		}

@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // life is what the Hub keeps of a poller of either kind (a run's logs, or an
@@ -68,7 +70,9 @@ func (h *Hub) begin(l *life, th [32]byte, forget func()) context.Context {
 		h.budgets[th] = b
 	}
 	b.refs++
-	ctx, cancel := context.WithCancel(context.Background())
+	// A poller's calls come first in the token's upstream budget: a
+	// poll-heavy UI must not starve its own streams.
+	ctx, cancel := context.WithCancel(codegen.WithPriority(context.Background(), codegen.PriorityStream))
 	l.th, l.budget, l.cancel, l.forget = th, b, cancel, forget
 	h.wg.Add(1)
 	return ctx

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,25 +265,18 @@ func (p *poller) isDone() bool {
 func retryWait(b *budget, err error, n int, base time.Duration) time.Duration {
 	var apiErr *codegen.Error
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests {
-		d := parseRetryAfter(apiErr.RetryAfter)
-		if d <= 0 {
+		d, ok := codegen.ParseRetryAfter(apiErr.RetryAfter, time.Now())
+		if !ok || d <= 0 {
 			d = base << min(n, 4)
 		}
 		b.pauseFor(d)
 		return d
 	}
+	var over *codegen.BudgetError // the token's budget has its next slot then
+	if errors.As(err, &over) && over.RetryAfter > 0 {
+		return over.RetryAfter
+	}
 	return min(base<<min(n, 5), 30*time.Second)
-}
-
-// parseRetryAfter reads seconds or an HTTP date; zero when absent or bad.
-func parseRetryAfter(v string) time.Duration {
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
 
 // isFatal reports errors after which polling is pointless: the token is

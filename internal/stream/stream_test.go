@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,18 +42,23 @@ func TestWriterEncodesEventsOnOneDataLine(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
+// A poller refused by the token's upstream budget waits for the slot the
+// budget names, not an ever longer backoff; an upstream 429 pauses the
+// poller's reads for its Retry-After.
+func TestRetryWaitFollowsTheBudgetAndTheAPI(t *testing.T) {
 	t.Parallel()
-	if got := parseRetryAfter("12"); got != 12*time.Second {
-		t.Errorf("seconds: %v", got)
+	base := 2 * time.Second
+	over := fmt.Errorf("get_run_logs: %w", &codegen.BudgetError{Class: codegen.ClassLogs, RetryAfter: 1500 * time.Millisecond})
+	if got := retryWait(newBudget(6000), over, 5, base); got != 1500*time.Millisecond {
+		t.Errorf("over budget after 5 failures: wait %v, want the budget's 1.5s", got)
 	}
-	if got := parseRetryAfter(time.Now().Add(20 * time.Second).UTC().Format(http.TimeFormat)); got < 18*time.Second || got > 20*time.Second {
-		t.Errorf("HTTP date: %v", got)
+	b := newBudget(6000)
+	limited := &codegen.Error{StatusCode: http.StatusTooManyRequests, RetryAfter: "12"}
+	if got := retryWait(b, limited, 1, base); got != 12*time.Second {
+		t.Errorf("upstream 429 with Retry-After 12: wait %v, want 12s", got)
 	}
-	for _, bad := range []string{"", "soon", "-3"} {
-		if got := parseRetryAfter(bad); got != 0 {
-			t.Errorf("%q: %v, want 0", bad, got)
-		}
+	if got := retryWait(newBudget(6000), errors.New("connection reset"), 3, base); got != 16*time.Second {
+		t.Errorf("a transient failure, the 3rd: wait %v, want 16s", got)
 	}
 }
 

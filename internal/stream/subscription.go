@@ -207,7 +207,7 @@ func (s *Subscription) refetch(ctx context.Context, w *Writer, pos *int, base in
 	if err := p.budget.wait(ctx); err != nil {
 		return err
 	}
-	body, err := p.hub.Client.RunLogs(ctx, p.token, p.org, p.run,
+	body, err := p.hub.Client.RunLogs(codegen.WithPriority(ctx, codegen.PriorityStream), p.token, p.org, p.run,
 		codegen.LogsParams{PageParams: codegen.PageParams{Skip: *pos, Limit: min(pageSize, base-*pos)}})
 	p.hub.polls.Add(1)
 	if err != nil {
