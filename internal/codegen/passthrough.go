@@ -90,10 +90,12 @@ func PathTemplates() []string { return slices.Clone(pathTemplates) }
 
 // CheckTarget reports, with an error wrapping ErrBadTarget that says why,
 // whether target, a path and query below BaseURL as a request line spells
-// it, could reach anything but the API below BaseURL: it must start with
-// "/", and its path must hold no "." or ".." segment (escaped or not), no
-// empty segment but a last one, no escaped "/" or "\", no "\", "#" or
-// control characters, and no malformed escape.
+// it, could reach anything but the API below BaseURL, or could be read
+// upstream as another path than the one the proxy classes and names: it
+// must start with "/", and its path must hold no "." or ".." segment
+// (escaped or not), no empty segment but a last one, no escaped "/" or "\",
+// no "\", "#" or control characters, no malformed escape, and only
+// canonical segments (see checkSegment).
 func CheckTarget(target string) error {
 	path, _, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(path, "/") {
@@ -101,30 +103,49 @@ func CheckTarget(target string) error {
 	}
 	segs := strings.Split(path[1:], "/")
 	for i, seg := range segs {
-		if strings.ContainsAny(seg, `\#`) {
-			return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
-		}
-		dec, err := url.PathUnescape(seg)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%w: the path holds a malformed %%-escape", ErrBadTarget)
-		case strings.ContainsAny(dec, `/\`):
-			return fmt.Errorf("%w: the path holds an escaped / or \\ (%%2F, %%5C)", ErrBadTarget)
-		case dec == "." || dec == "..":
-			return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
-		case seg == "" && i < len(segs)-1:
+		if seg == "" && i < len(segs)-1 {
 			return fmt.Errorf("%w: the path holds an empty segment (//)", ErrBadTarget)
 		}
-		for j := 0; j < len(dec); j++ {
-			if dec[j] < ' ' || dec[j] == 0x7f {
-				return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
-			}
+		if err := checkSegment(seg); err != nil {
+			return err
 		}
 	}
 	for j := 0; j < len(target); j++ {
 		if target[j] <= ' ' || target[j] >= 0x7f {
 			return fmt.Errorf("%w: the target holds a space, control or non-ASCII byte", ErrBadTarget)
 		}
+	}
+	return nil
+}
+
+// checkSegment refuses a path segment that is not in the one spelling
+// url.PathEscape gives its decoded form: letters, digits, "-._~" and
+// "$&+:=@" as they are, everything else %-escaped in upper case. The API
+// routes on the decoded path, and the proxy classes (ClassOf), names
+// (PathTemplates) and sends the path as it came; with one spelling per
+// path they agree, so an escaped letter (POST .../agent/%72un) cannot move
+// a call out of its budget class or its route label.
+func checkSegment(seg string) error {
+	if strings.ContainsAny(seg, `\#`) {
+		return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
+	}
+	dec, err := url.PathUnescape(seg)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: the path holds a malformed %%-escape", ErrBadTarget)
+	case strings.ContainsAny(dec, `/\`):
+		return fmt.Errorf("%w: the path holds an escaped / or \\ (%%2F, %%5C)", ErrBadTarget)
+	case dec == "." || dec == "..":
+		return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
+	}
+	for j := 0; j < len(dec); j++ {
+		if dec[j] < ' ' || dec[j] == 0x7f {
+			return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
+		}
+	}
+	if url.PathEscape(dec) != seg {
+		return fmt.Errorf("%w: the path segment %q is not in canonical form (want %q: escape only what must be, in upper-case hex)",
+			ErrBadTarget, seg, url.PathEscape(dec))
 	}
 	return nil
 }

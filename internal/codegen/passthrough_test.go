@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -153,6 +154,38 @@ func TestCheckTarget(t *testing.T) {
 	} {
 		if err := CheckTarget(target); (err == nil) != ok {
 			t.Errorf("CheckTarget(%q) = %v, want ok %v", target, err, ok)
+		}
+	}
+}
+
+// An escaped letter would put a call in another budget class (and route
+// label) than the API, which routes on the decoded path, gives it: only the
+// one spelling url.PathEscape gives is accepted.
+func TestCheckTargetAcceptsOnlyCanonicalSegments(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"/organizations/323/agent/run":                true,
+		"/organizations/323/agent/%72un":              false, // %72 is r: a create the proxy would class general
+		"/organizations/323/agent/ru%6E?x=1":          false,
+		"/%61lpha/organizations/323/agent/run/5/logs": false, // a log read
+		"/organizations/323/agent/run/%35":            false, // 5
+		"/organizations/323/agent/run/5%2D6":          false, // -
+		"/a/%7Eb":                                     false, // ~
+		"/a/b%3Ac":                                    false, // : need not be escaped
+		"/a/b:c@d=e&f+$":                              true,
+		"/a/b%20c":                                    true,
+		"/a/b%20c?q=%72":                              true,  // the query is not the path
+		"/a/b%2c":                                     false, // lower-case hex: %2C is the one spelling
+		"/a/b%2C":                                     true,
+		"/a/b,c":                                      false, // , must be escaped
+		"/a/b!c":                                      false,
+	} {
+		err := CheckTarget(target)
+		if (err == nil) != ok {
+			t.Errorf("CheckTarget(%q) = %v, want ok %v", target, err, ok)
+		}
+		if err == nil && ClassOf(http.MethodPost, target) != ClassOf(http.MethodPost, must(url.PathUnescape(target))) {
+			t.Errorf("CheckTarget accepts %q, whose class differs from its decoded path's", target)
 		}
 	}
 }

@@ -1,0 +1,34 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// An escaped letter (POST .../agent/%72un) is the same path to the API, which
+// routes on the decoded path, but not to the proxy's budget classes and
+// route labels: such a target is refused before it reaches the API, so no
+// create slips past the create budget and no log read past the logs one.
+func TestV1RefusesNonCanonicalPathsWithoutAnUpstreamCall(t *testing.T) {
+	t.Parallel()
+	rec, proxy := newRecording(t, jsonAnswer(200, `{}`), proxyOpts{})
+	for _, c := range []struct{ method, target string }{
+		{http.MethodPost, "/v1/organizations/323/agent/%72un"},
+		{http.MethodPost, "/v1/organizations/323/agent/ru%6E?x=1"},
+		{http.MethodGet, "/v1/%61lpha/organizations/323/agent/run/5/logs"},
+		{http.MethodGet, "/v1/organizations/%33%32%33/users"},
+	} {
+		var headers []string
+		if c.method == http.MethodPost {
+			headers = []string{"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"}
+		}
+		resp, body := rawRequest(t, proxy, c.method, c.target, headers...)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "canonical") {
+			t.Errorf("%s %s: %d %s, want 400 naming the non-canonical segment", c.method, c.target, resp.StatusCode, body)
+		}
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("the upstream was called: %+v", got)
+	}
+}
