@@ -29,9 +29,12 @@ type Forwarded struct {
 // forwardedRequestHeaders are the caller's headers Forward sends on: content
 // negotiation and conditional requests. Authorization is the token Forward
 // is given, and X-Request-ID the Client's; cookies, hop-by-hop headers and
-// everything else stay behind.
+// everything else stay behind. Never Idempotency-Key or X-Idempotency-Key:
+// the API documents neither, and net/http's Transport sends a request that
+// holds one again by itself when a kept-alive connection dies after the
+// request was written, so one create would become two runs.
 var forwardedRequestHeaders = []string{
-	"Accept", "Accept-Language", "Content-Type", "Idempotency-Key",
+	"Accept", "Accept-Language", "Content-Type",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
 }
 

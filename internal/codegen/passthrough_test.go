@@ -92,6 +92,48 @@ func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
 	}
 }
 
+// net/http's Transport sends a request again by itself, when a kept-alive
+// connection dies after it was written, if it thinks it replayable, and it
+// thinks so of any request with an Idempotency-Key: a POST that reached the
+// API must never go twice, so the API (which documents no such header)
+// never sees one.
+func TestForwardNeverSendsAPostTwice(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"", "Idempotency-Key", "X-Idempotency-Key"} {
+		var posts atomic.Int32
+		var keys atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != "" {
+				keys.Add(1)
+			}
+			if r.Method == http.MethodPost && posts.Add(1) == 1 {
+				io.Copy(io.Discard, r.Body)
+				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					c.Close() // the whole request arrived, and no answer
+				}
+				return
+			}
+			io.WriteString(w, `{"id":1}`)
+		}))
+		t.Cleanup(srv.Close)
+		c := &Client{BaseURL: srv.URL + "/v1", Retries: 2}
+		if _, err := c.Forward(context.Background(), "t", http.MethodGet, "/users/me", nil, nil); err != nil {
+			t.Fatal(err) // leaves a kept-alive connection, which the POST reuses
+		}
+		h := http.Header{"Content-Type": {"application/json"}}
+		if key != "" {
+			h.Set(key, "k-1")
+		}
+		f, err := c.Forward(context.Background(), "t", http.MethodPost, "/organizations/1/agent/run", h, []byte(`{"prompt":"once"}`))
+		if n := posts.Load(); n != 1 || !errors.Is(err, ErrUnreachable) {
+			t.Errorf("with %q: the API got the POST %d times (%+v, %v), want once and ErrUnreachable", key, n, f, err)
+		}
+		if n := keys.Load(); n != 0 {
+			t.Errorf("with %q: the API got an idempotency key %d times, want never", key, n)
+		}
+	}
+}
+
 func TestForwardFailuresAreErrors(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
