@@ -160,9 +160,10 @@ func checkSegment(seg string) error {
 // that the caller sees the API's own error bodies. It is the Client's
 // other calls' way: the token's own connection pool, MaxResponseBytes, the
 // MaxInFlightBytes budget (HoldAnswers keeps it), Timeout, and retries of
-// GETs only, after a connection failure or a 502, 503 or 504 answer (the
-// last such answer is returned). Other methods are retried only when the
-// connection could not be opened.
+// GETs only, after a connection failure or a 502, 503 or 504 answer
+// without Retry-After (the last such answer is returned; one with
+// Retry-After is returned at once, so the caller waits as the API asks).
+// Other methods are retried only when the connection could not be opened.
 //
 // The error, when there is no answer to pass on, wraps ErrBadTarget,
 // ErrTimeout, ErrUnreachable, ErrBadResponse (a redirect other than 304, or
@@ -212,8 +213,9 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 }
 
 // forwardOnce makes one attempt of a Forward call. retry reports that the
-// attempt failed, or answered 502/503/504 to a GET that is not the last
-// attempt, and may be made again; its answer is then dropped.
+// attempt failed, or answered 502/503/504 without Retry-After to a GET
+// that is not the last attempt, and may be made again; its answer is then
+// dropped.
 func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, header http.Header, last bool) (f *Forwarded, retry bool, err error) {
 	stale := new(staleCheck)
 	req, err := c.newRequest(stale.withTrace(ctx), k)
@@ -247,7 +249,7 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
-	retry = idempotent && !last && retryableStatus(resp.StatusCode)
+	retry = idempotent && !last && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
 	defer func() { c.release(ctx, held, err == nil && !retry) }()
 	switch {
 	case errors.Is(err, ErrBusy):

@@ -71,7 +71,7 @@ func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		w.Header().Set("Retry-After", "3")
+		w.Header().Set("X-RateLimit-Remaining", "3")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"detail":"down"}`)
 	}))
@@ -86,8 +86,33 @@ func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Status != 503 || string(f.Body) != `{"detail":"down"}` || f.Header.Get("Retry-After") != "3" || calls.Load() != tc.calls {
+		if f.Status != 503 || string(f.Body) != `{"detail":"down"}` || f.Header.Get("X-RateLimit-Remaining") != "3" || calls.Load() != tc.calls {
 			t.Errorf("%s: %d %s after %d calls, want 503 as it came after %d", tc.method, f.Status, f.Body, calls.Load(), tc.calls)
+		}
+	}
+}
+
+// A 502, 503 or 504 with Retry-After is the API asking to be left alone
+// for a while: a GET is not sent again at once, and the answer goes back
+// with its Retry-After, so the caller waits as the API asks.
+func TestForwardDoesNotRetryAnAnswerWithRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout} {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(status)
+			io.WriteString(w, `{"detail":"down for maintenance"}`)
+		}))
+		t.Cleanup(srv.Close)
+		c := &Client{BaseURL: srv.URL + "/v1", Retries: 2}
+		f, err := c.Forward(context.Background(), "t", http.MethodGet, "/users/me", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := calls.Load(); n != 1 || f.Status != status || f.Header.Get("Retry-After") != "30" || string(f.Body) != `{"detail":"down for maintenance"}` {
+			t.Errorf("%d with Retry-After: %d %v %s after %d calls, want it as it came after 1", status, f.Status, f.Header, f.Body, n)
 		}
 	}
 }
