@@ -97,8 +97,9 @@ func PathTemplates() []string { return slices.Clone(pathTemplates) }
 // upstream as another path than the one the proxy classes and names: it
 // must start with "/", and its path must hold no "." or ".." segment
 // (escaped or not), no empty segment but a last one, no escaped "/" or "\",
-// no "\", "#" or control characters, no malformed escape, and only
-// canonical segments (see checkSegment).
+// no "\", "#", ";" or control characters, no escaped "%" or non-ASCII
+// byte, no malformed escape, and only canonical segments (see
+// checkSegment).
 func CheckTarget(target string) error {
 	path, _, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(path, "/") {
@@ -128,6 +129,14 @@ func CheckTarget(target string) error {
 // (PathTemplates) and sends the path as it came; with one spelling per
 // path they agree, so an escaped letter (POST .../agent/%72un) cannot move
 // a call out of its budget class or its route label.
+//
+// It also refuses what a server or proxy in front of the API could read
+// as "." or "..": a ";" (cut as a path parameter: "..;"), a "%" once
+// decoded (a second decode: "%252e"), and any non-ASCII byte once decoded,
+// which covers bytes that are not UTF-8 (overlong "%C0%AE") and every
+// character that some normalisation or best-fit mapping folds to "."
+// (fullwidth "%EF%BC%8E" under NFKC). The API's paths are ASCII, so this
+// refuses no real call, and it needs no Unicode tables.
 func checkSegment(seg string) error {
 	if strings.ContainsAny(seg, `\#`) {
 		return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
@@ -141,9 +150,15 @@ func checkSegment(seg string) error {
 	case dec == "." || dec == "..":
 		return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
 	}
+	if strings.ContainsAny(dec, ";%") {
+		return fmt.Errorf("%w: the path holds a ; or an escaped %% (%%3B, %%25), which other servers read as another path", ErrBadTarget)
+	}
 	for j := 0; j < len(dec); j++ {
-		if dec[j] < ' ' || dec[j] == 0x7f {
+		switch {
+		case dec[j] < ' ' || dec[j] == 0x7f:
 			return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
+		case dec[j] >= 0x80:
+			return fmt.Errorf("%w: the path holds an escaped non-ASCII byte (the API's paths are ASCII)", ErrBadTarget)
 		}
 	}
 	if url.PathEscape(dec) != seg {

@@ -257,6 +257,25 @@ func TestCheckTargetAcceptsOnlyCanonicalSegments(t *testing.T) {
 	}
 }
 
+// Segments that a server or proxy in front of the API may read as "." or
+// "..", though they decode once to neither: a path parameter, a double
+// escape, a fullwidth dot (NFKC) and an overlong, invalid UTF-8 dot, in
+// lower-case hex (not canonical) and upper-case (canonical) alike.
+func TestCheckTargetRefusesDotLookalikes(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{
+		"/a/..;/organizations", "/a/..%3B/organizations", "/a/x;y", "/a/%3B",
+		"/a/%252e%252e/organizations", "/a/%252E%252E/organizations", "/a/%25",
+		"/a/%ef%bc%8e%ef%bc%8e/organizations", "/a/%EF%BC%8E%EF%BC%8E/organizations",
+		"/a/%c0%ae%c0%ae/organizations", "/a/%C0%AE%C0%AE/organizations",
+		"/a/%C3%A9", "/a/%FF",
+	} {
+		if err := CheckTarget(target); !errors.Is(err, ErrBadTarget) {
+			t.Errorf("CheckTarget(%q) = %v, want ErrBadTarget", target, err)
+		}
+	}
+}
+
 func TestPathTemplatesAreTheSpecsAndTheBetaStop(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile("../../api/codegen-openapi3.json")

@@ -32,3 +32,21 @@ func TestV1RefusesNonCanonicalPathsWithoutAnUpstreamCall(t *testing.T) {
 		t.Errorf("the upstream was called: %+v", got)
 	}
 }
+
+// Segments that decode once to neither "." nor "..", but that a server or
+// proxy in front of the API may read as one, are refused before any call.
+func TestV1RefusesDotLookalikesWithoutAnUpstreamCall(t *testing.T) {
+	t.Parallel()
+	rec, proxy := newRecording(t, jsonAnswer(200, `{}`), proxyOpts{})
+	for _, target := range []string{
+		"/v1/users/..;/organizations", "/v1/users/..%3B/organizations", "/v1/users/%252E%252E/organizations",
+		"/v1/users/%EF%BC%8E%EF%BC%8E/organizations", "/v1/users/%C0%AE%C0%AE/organizations",
+	} {
+		if resp, body := rawRequest(t, proxy, http.MethodGet, target); resp.StatusCode != http.StatusBadRequest || decodeEnvelope(t, body).Code != "invalid_request" {
+			t.Errorf("GET %s: %d %s, want 400 invalid_request", target, resp.StatusCode, body)
+		}
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("the upstream was called: %+v", got)
+	}
+}
