@@ -95,12 +95,16 @@ func PathTemplates() []string { return slices.Clone(pathTemplates) }
 // whether target, a path and query below BaseURL as a request line spells
 // it, could reach anything but the API below BaseURL, or could be read
 // upstream as another path than the one the proxy classes and names: it
-// must start with "/", and its path must hold no "." or ".." segment
+// must hold no "#" (in the query either: it would cut the query short) and
+// start with "/", and its path must hold no "." or ".." segment
 // (escaped or not), no empty segment but a last one, no escaped "/" or "\",
-// no "\", "#", ";" or control characters, no escaped "%" or non-ASCII
+// no "\", ";" or control characters, no escaped "%" or non-ASCII
 // byte, no malformed escape, and only canonical segments (see
 // checkSegment).
 func CheckTarget(target string) error {
+	if strings.Contains(target, "#") { // url.Parse would cut the rest off as a fragment
+		return fmt.Errorf("%w: the target holds a # (escape it as %%23)", ErrBadTarget)
+	}
 	path, _, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("%w: the path must start with /", ErrBadTarget)
@@ -138,8 +142,8 @@ func CheckTarget(target string) error {
 // (fullwidth "%EF%BC%8E" under NFKC). The API's paths are ASCII, so this
 // refuses no real call, and it needs no Unicode tables.
 func checkSegment(seg string) error {
-	if strings.ContainsAny(seg, `\#`) {
-		return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
+	if strings.Contains(seg, `\`) {
+		return fmt.Errorf("%w: the path holds a \\", ErrBadTarget)
 	}
 	dec, err := url.PathUnescape(seg)
 	switch {

@@ -212,6 +212,8 @@ func TestCheckTarget(t *testing.T) {
 		"/a%5cb":                               false,
 		`/a\b`:                                 false,
 		"/a#b":                                 false,
+		"/a?b=1#&c=2":                          false, // a fragment would cut the query short
+		"/a?b=%23":                             true,
 		"/a%00b":                               false,
 		"/a%zz":                                false,
 		"/a b":                                 false,

@@ -50,3 +50,25 @@ func TestV1RefusesDotLookalikesWithoutAnUpstreamCall(t *testing.T) {
 		t.Errorf("the upstream was called: %+v", got)
 	}
 }
+
+// A "#" in the query would be cut off with the rest of the query as a
+// fragment on the way to the API: it is refused, and "%23" goes on as sent.
+func TestV1RefusesAHashInTheTarget(t *testing.T) {
+	t.Parallel()
+	rec, proxy := newRecording(t, jsonAnswer(200, `{}`), proxyOpts{})
+	for _, target := range []string{"/v1/organizations/323/agent/runs?user_id=1#&source_type=API", "/v1/users/me#x"} {
+		if resp, body := rawRequest(t, proxy, http.MethodGet, target); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "#") {
+			t.Errorf("GET %s: %d %s, want 400 naming the #", target, resp.StatusCode, body)
+		}
+	}
+	if got := rec.got(); len(got) != 0 {
+		t.Errorf("the upstream was called: %+v", got)
+	}
+	const escaped = "/v1/organizations/323/agent/runs?user_id=1%23&source_type=API"
+	if resp, body := rawRequest(t, proxy, http.MethodGet, escaped); resp.StatusCode != 200 {
+		t.Errorf("GET %s: %d %s, want 200", escaped, resp.StatusCode, body)
+	}
+	if got := rec.got(); len(got) != 1 || got[0].uri != escaped {
+		t.Errorf("the upstream got %+v, want one call to %s", got, escaped)
+	}
+}
