@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,7 +21,9 @@ var ErrBadTarget = errors.New("codegen: refused path")
 type Forwarded struct {
 	// Status is the status the API answered with: 2xx, 304 or 4xx/5xx.
 	Status int
-	// Header holds only the answer headers of ForwardedAnswerHeaders.
+	// Header holds only the answer headers of ForwardedAnswerHeaders and,
+	// for HEAD, the API's Content-Length when it sent one, so that a HEAD
+	// answer says what a GET's would.
 	Header http.Header
 	// Body is the answer's body as it came, nil for HEAD, 204 and 304.
 	Body []byte
@@ -264,7 +267,13 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, s)
 	}
 	f = &Forwarded{Status: resp.StatusCode, Header: answerHeaders(resp.Header)}
-	if k.method == http.MethodHead || resp.Body == http.NoBody {
+	if k.method == http.MethodHead {
+		if resp.ContentLength >= 0 {
+			f.Header.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		}
+		return f, false, nil
+	}
+	if resp.Body == http.NoBody {
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
