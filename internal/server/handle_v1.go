@@ -143,13 +143,10 @@ func handleV1(c *codegen.Client, bodies *bodyLimits) v1Routes {
 // but the API below CODEGEN_BASE_URL (see codegen.CheckTarget).
 func v1Target(r *http.Request) (string, error) {
 	uri := r.RequestURI
-	if !strings.HasPrefix(uri, "/v1/") && uri != "/v1" && !strings.HasPrefix(uri, "/v1?") {
+	if !strings.HasPrefix(uri, "/v1/") { // routes.go serves /v1/* only, never /v1 itself
 		return "", badRequest("the request target must be a path under /v1/ (absolute-form targets are refused)")
 	}
 	target := strings.TrimPrefix(uri, "/v1")
-	if target == "" || target[0] == '?' {
-		target = "/" + target
-	}
 	if err := codegen.CheckTarget(target); err != nil {
 		msg := err.Error()
 		if errors.Is(err, codegen.ErrBadTarget) {
