@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,7 +21,9 @@ var ErrBadTarget = errors.New("codegen: refused path")
 type Forwarded struct {
 	// Status is the status the API answered with: 2xx, 304 or 4xx/5xx.
 	Status int
-	// Header holds only the answer headers of ForwardedAnswerHeaders.
+	// Header holds only the answer headers of ForwardedAnswerHeaders and,
+	// for HEAD, the API's Content-Length when it sent one, so that a HEAD
+	// answer says what a GET's would.
 	Header http.Header
 	// Body is the answer's body as it came, nil for HEAD, 204 and 304.
 	Body []byte
@@ -29,9 +32,12 @@ type Forwarded struct {
 // forwardedRequestHeaders are the caller's headers Forward sends on: content
 // negotiation and conditional requests. Authorization is the token Forward
 // is given, and X-Request-ID the Client's; cookies, hop-by-hop headers and
-// everything else stay behind.
+// everything else stay behind. Never Idempotency-Key or X-Idempotency-Key:
+// the API documents neither, and net/http's Transport sends a request that
+// holds one again by itself when a kept-alive connection dies after the
+// request was written, so one create would become two runs.
 var forwardedRequestHeaders = []string{
-	"Accept", "Accept-Language", "Content-Type", "Idempotency-Key",
+	"Accept", "Accept-Language", "Content-Type",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
 }
 
@@ -90,41 +96,81 @@ func PathTemplates() []string { return slices.Clone(pathTemplates) }
 
 // CheckTarget reports, with an error wrapping ErrBadTarget that says why,
 // whether target, a path and query below BaseURL as a request line spells
-// it, could reach anything but the API below BaseURL: it must start with
-// "/", and its path must hold no "." or ".." segment (escaped or not), no
-// empty segment but a last one, no escaped "/" or "\", no "\", "#" or
-// control characters, and no malformed escape.
+// it, could reach anything but the API below BaseURL, or could be read
+// upstream as another path than the one the proxy classes and names: it
+// must hold no "#" (in the query either: it would cut the query short) and
+// start with "/", and its path must hold no "." or ".." segment
+// (escaped or not), no empty segment but a last one, no escaped "/" or "\",
+// no "\", ";" or control characters, no escaped "%" or non-ASCII
+// byte, no malformed escape, and only canonical segments (see
+// checkSegment).
 func CheckTarget(target string) error {
+	if strings.Contains(target, "#") { // url.Parse would cut the rest off as a fragment
+		return fmt.Errorf("%w: the target holds a # (escape it as %%23)", ErrBadTarget)
+	}
 	path, _, _ := strings.Cut(target, "?")
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("%w: the path must start with /", ErrBadTarget)
 	}
 	segs := strings.Split(path[1:], "/")
 	for i, seg := range segs {
-		if strings.ContainsAny(seg, `\#`) {
-			return fmt.Errorf("%w: the path holds a \\ or #", ErrBadTarget)
-		}
-		dec, err := url.PathUnescape(seg)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%w: the path holds a malformed %%-escape", ErrBadTarget)
-		case strings.ContainsAny(dec, `/\`):
-			return fmt.Errorf("%w: the path holds an escaped / or \\ (%%2F, %%5C)", ErrBadTarget)
-		case dec == "." || dec == "..":
-			return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
-		case seg == "" && i < len(segs)-1:
+		if seg == "" && i < len(segs)-1 {
 			return fmt.Errorf("%w: the path holds an empty segment (//)", ErrBadTarget)
 		}
-		for j := 0; j < len(dec); j++ {
-			if dec[j] < ' ' || dec[j] == 0x7f {
-				return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
-			}
+		if err := checkSegment(seg); err != nil {
+			return err
 		}
 	}
 	for j := 0; j < len(target); j++ {
 		if target[j] <= ' ' || target[j] >= 0x7f {
 			return fmt.Errorf("%w: the target holds a space, control or non-ASCII byte", ErrBadTarget)
 		}
+	}
+	return nil
+}
+
+// checkSegment refuses a path segment that is not in the one spelling
+// url.PathEscape gives its decoded form: letters, digits, "-._~" and
+// "$&+:=@" as they are, everything else %-escaped in upper case. The API
+// routes on the decoded path, and the proxy classes (ClassOf), names
+// (PathTemplates) and sends the path as it came; with one spelling per
+// path they agree, so an escaped letter (POST .../agent/%72un) cannot move
+// a call out of its budget class or its route label.
+//
+// It also refuses what a server or proxy in front of the API could read
+// as "." or "..": a ";" (cut as a path parameter: "..;"), a "%" once
+// decoded (a second decode: "%252e"), and any non-ASCII byte once decoded,
+// which covers bytes that are not UTF-8 (overlong "%C0%AE") and every
+// character that some normalisation or best-fit mapping folds to "."
+// (fullwidth "%EF%BC%8E" under NFKC). The API's paths are ASCII, so this
+// refuses no real call, and it needs no Unicode tables.
+func checkSegment(seg string) error {
+	if strings.Contains(seg, `\`) {
+		return fmt.Errorf("%w: the path holds a \\", ErrBadTarget)
+	}
+	dec, err := url.PathUnescape(seg)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: the path holds a malformed %%-escape", ErrBadTarget)
+	case strings.ContainsAny(dec, `/\`):
+		return fmt.Errorf("%w: the path holds an escaped / or \\ (%%2F, %%5C)", ErrBadTarget)
+	case dec == "." || dec == "..":
+		return fmt.Errorf("%w: the path holds a . or .. segment", ErrBadTarget)
+	}
+	if strings.ContainsAny(dec, ";%") {
+		return fmt.Errorf("%w: the path holds a ; or an escaped %% (%%3B, %%25), which other servers read as another path", ErrBadTarget)
+	}
+	for j := 0; j < len(dec); j++ {
+		switch {
+		case dec[j] < ' ' || dec[j] == 0x7f:
+			return fmt.Errorf("%w: the path holds a control character", ErrBadTarget)
+		case dec[j] >= 0x80:
+			return fmt.Errorf("%w: the path holds an escaped non-ASCII byte (the API's paths are ASCII)", ErrBadTarget)
+		}
+	}
+	if url.PathEscape(dec) != seg {
+		return fmt.Errorf("%w: the path segment %q is not in canonical form (want %q: escape only what must be, in upper-case hex)",
+			ErrBadTarget, seg, url.PathEscape(dec))
 	}
 	return nil
 }
@@ -136,9 +182,10 @@ func CheckTarget(target string) error {
 // that the caller sees the API's own error bodies. It is the Client's
 // other calls' way: the token's own connection pool, MaxResponseBytes, the
 // MaxInFlightBytes budget (HoldAnswers keeps it), Timeout, and retries of
-// GETs only, after a connection failure or a 502, 503 or 504 answer (the
-// last such answer is returned). Other methods are retried only when the
-// connection could not be opened.
+// GETs only, after a connection failure or a 502, 503 or 504 answer
+// without Retry-After (the last such answer is returned; one with
+// Retry-After is returned at once, so the caller waits as the API asks).
+// Other methods are retried only when the connection could not be opened.
 //
 // The error, when there is no answer to pass on, wraps ErrBadTarget,
 // ErrTimeout, ErrUnreachable, ErrBadResponse (a redirect other than 304, or
@@ -188,8 +235,9 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 }
 
 // forwardOnce makes one attempt of a Forward call. retry reports that the
-// attempt failed, or answered 502/503/504 to a GET that is not the last
-// attempt, and may be made again; its answer is then dropped.
+// attempt failed, or answered 502/503/504 without Retry-After to a GET
+// that is not the last attempt, and may be made again; its answer is then
+// dropped.
 func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, header http.Header, last bool) (f *Forwarded, retry bool, err error) {
 	stale := new(staleCheck)
 	req, err := c.newRequest(stale.withTrace(ctx), k)
@@ -219,11 +267,17 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, s)
 	}
 	f = &Forwarded{Status: resp.StatusCode, Header: answerHeaders(resp.Header)}
-	if k.method == http.MethodHead || resp.Body == http.NoBody {
+	if k.method == http.MethodHead {
+		if resp.ContentLength >= 0 {
+			f.Header.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+		}
+		return f, false, nil
+	}
+	if resp.Body == http.NoBody {
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
-	retry = idempotent && !last && retryableStatus(resp.StatusCode)
+	retry = idempotent && !last && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
 	defer func() { c.release(ctx, held, err == nil && !retry) }()
 	switch {
 	case errors.Is(err, ErrBusy):

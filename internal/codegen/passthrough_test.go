@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -70,7 +71,7 @@ func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		w.Header().Set("Retry-After", "3")
+		w.Header().Set("X-RateLimit-Remaining", "3")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"detail":"down"}`)
 	}))
@@ -85,8 +86,75 @@ func TestForwardRetriesGetsOnlyAndPassesTheLastAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Status != 503 || string(f.Body) != `{"detail":"down"}` || f.Header.Get("Retry-After") != "3" || calls.Load() != tc.calls {
+		if f.Status != 503 || string(f.Body) != `{"detail":"down"}` || f.Header.Get("X-RateLimit-Remaining") != "3" || calls.Load() != tc.calls {
 			t.Errorf("%s: %d %s after %d calls, want 503 as it came after %d", tc.method, f.Status, f.Body, calls.Load(), tc.calls)
+		}
+	}
+}
+
+// A 502, 503 or 504 with Retry-After is the API asking to be left alone
+// for a while: a GET is not sent again at once, and the answer goes back
+// with its Retry-After, so the caller waits as the API asks.
+func TestForwardDoesNotRetryAnAnswerWithRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout} {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(status)
+			io.WriteString(w, `{"detail":"down for maintenance"}`)
+		}))
+		t.Cleanup(srv.Close)
+		c := &Client{BaseURL: srv.URL + "/v1", Retries: 2}
+		f, err := c.Forward(context.Background(), "t", http.MethodGet, "/users/me", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := calls.Load(); n != 1 || f.Status != status || f.Header.Get("Retry-After") != "30" || string(f.Body) != `{"detail":"down for maintenance"}` {
+			t.Errorf("%d with Retry-After: %d %v %s after %d calls, want it as it came after 1", status, f.Status, f.Header, f.Body, n)
+		}
+	}
+}
+
+// net/http's Transport sends a request again by itself, when a kept-alive
+// connection dies after it was written, if it thinks it replayable, and it
+// thinks so of any request with an Idempotency-Key: a POST that reached the
+// API must never go twice, so the API (which documents no such header)
+// never sees one.
+func TestForwardNeverSendsAPostTwice(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"", "Idempotency-Key", "X-Idempotency-Key"} {
+		var posts atomic.Int32
+		var keys atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != "" {
+				keys.Add(1)
+			}
+			if r.Method == http.MethodPost && posts.Add(1) == 1 {
+				io.Copy(io.Discard, r.Body)
+				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					c.Close() // the whole request arrived, and no answer
+				}
+				return
+			}
+			io.WriteString(w, `{"id":1}`)
+		}))
+		t.Cleanup(srv.Close)
+		c := &Client{BaseURL: srv.URL + "/v1", Retries: 2}
+		if _, err := c.Forward(context.Background(), "t", http.MethodGet, "/users/me", nil, nil); err != nil {
+			t.Fatal(err) // leaves a kept-alive connection, which the POST reuses
+		}
+		h := http.Header{"Content-Type": {"application/json"}}
+		if key != "" {
+			h.Set(key, "k-1")
+		}
+		f, err := c.Forward(context.Background(), "t", http.MethodPost, "/organizations/1/agent/run", h, []byte(`{"prompt":"once"}`))
+		if n := posts.Load(); n != 1 || !errors.Is(err, ErrUnreachable) {
+			t.Errorf("with %q: the API got the POST %d times (%+v, %v), want once and ErrUnreachable", key, n, f, err)
+		}
+		if n := keys.Load(); n != 0 {
+			t.Errorf("with %q: the API got an idempotency key %d times, want never", key, n)
 		}
 	}
 }
@@ -144,6 +212,8 @@ func TestCheckTarget(t *testing.T) {
 		"/a%5cb":                               false,
 		`/a\b`:                                 false,
 		"/a#b":                                 false,
+		"/a?b=1#&c=2":                          false, // a fragment would cut the query short
+		"/a?b=%23":                             true,
 		"/a%00b":                               false,
 		"/a%zz":                                false,
 		"/a b":                                 false,
@@ -153,6 +223,57 @@ func TestCheckTarget(t *testing.T) {
 	} {
 		if err := CheckTarget(target); (err == nil) != ok {
 			t.Errorf("CheckTarget(%q) = %v, want ok %v", target, err, ok)
+		}
+	}
+}
+
+// An escaped letter would put a call in another budget class (and route
+// label) than the API, which routes on the decoded path, gives it: only the
+// one spelling url.PathEscape gives is accepted.
+func TestCheckTargetAcceptsOnlyCanonicalSegments(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"/organizations/323/agent/run":                true,
+		"/organizations/323/agent/%72un":              false, // %72 is r: a create the proxy would class general
+		"/organizations/323/agent/ru%6E?x=1":          false,
+		"/%61lpha/organizations/323/agent/run/5/logs": false, // a log read
+		"/organizations/323/agent/run/%35":            false, // 5
+		"/organizations/323/agent/run/5%2D6":          false, // -
+		"/a/%7Eb":                                     false, // ~
+		"/a/b%3Ac":                                    false, // : need not be escaped
+		"/a/b:c@d=e&f+$":                              true,
+		"/a/b%20c":                                    true,
+		"/a/b%20c?q=%72":                              true,  // the query is not the path
+		"/a/b%2c":                                     false, // lower-case hex: %2C is the one spelling
+		"/a/b%2C":                                     true,
+		"/a/b,c":                                      false, // , must be escaped
+		"/a/b!c":                                      false,
+	} {
+		err := CheckTarget(target)
+		if (err == nil) != ok {
+			t.Errorf("CheckTarget(%q) = %v, want ok %v", target, err, ok)
+		}
+		if err == nil && ClassOf(http.MethodPost, target) != ClassOf(http.MethodPost, must(url.PathUnescape(target))) {
+			t.Errorf("CheckTarget accepts %q, whose class differs from its decoded path's", target)
+		}
+	}
+}
+
+// Segments that a server or proxy in front of the API may read as "." or
+// "..", though they decode once to neither: a path parameter, a double
+// escape, a fullwidth dot (NFKC) and an overlong, invalid UTF-8 dot, in
+// lower-case hex (not canonical) and upper-case (canonical) alike.
+func TestCheckTargetRefusesDotLookalikes(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{
+		"/a/..;/organizations", "/a/..%3B/organizations", "/a/x;y", "/a/%3B",
+		"/a/%252e%252e/organizations", "/a/%252E%252E/organizations", "/a/%25",
+		"/a/%ef%bc%8e%ef%bc%8e/organizations", "/a/%EF%BC%8E%EF%BC%8E/organizations",
+		"/a/%c0%ae%c0%ae/organizations", "/a/%C0%AE%C0%AE/organizations",
+		"/a/%C3%A9", "/a/%FF",
+	} {
+		if err := CheckTarget(target); !errors.Is(err, ErrBadTarget) {
+			t.Errorf("CheckTarget(%q) = %v, want ErrBadTarget", target, err)
 		}
 	}
 }

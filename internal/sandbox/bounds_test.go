@@ -161,3 +161,26 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 	}
 	waitFor("422 once the body is released", func(r *http.Response) bool { return r.StatusCode == 422 })
 }
+
+// A body is reserved whatever the method that brings it: PUT
+// check-suite-settings reads its body too, and PUT bodies were outside
+// MaxInflightBodyBytes. Only GET and HEAD, whose bodies are never read,
+// reserve nothing.
+func TestBodiesOfEveryMethodCountAgainstTheInflightBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{MaxInflightBodyBytes: 16})
+	body := `{"ignored_checks":["` + strings.Repeat("a", 100) + `"]}`
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/v1/organizations/323/setup-commands/generate"},
+		{"PATCH", "/v1/organizations/323/prs/123450"},
+		{"PUT", "/v1/organizations/323/repos/check-suite-settings?repo_id=42"},
+		{"DELETE", "/v1/organizations/323/repos/check-suite-settings?repo_id=42"},
+	} {
+		if resp := f.do(c.method, c.path, "sandbox", body, nil); resp.StatusCode != 503 {
+			t.Errorf("%s %s with %d bytes past a 16-byte bound: %d, want 503", c.method, c.path, len(body), resp.StatusCode)
+		}
+	}
+	if resp := f.do("GET", "/v1/users/me", "sandbox", "", nil); resp.StatusCode != 200 {
+		t.Errorf("GET with no body: %d, want 200", resp.StatusCode)
+	}
+}

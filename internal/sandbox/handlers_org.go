@@ -126,8 +126,9 @@ func (s *Sandbox) editPR(w http.ResponseWriter, r *http.Request, inRepo bool) {
 	}
 	var state string
 	if f := decodeObject(r, &v); f != nil {
+		before := len(v)
 		f.decode(&v, "state", true, &state, msgString, "string_type")
-		if f.present("state") && state != "" && !codegen.IsPRState(state) {
+		if len(v) == before && !codegen.IsPRState(state) { // a string, and not a state ("" included)
 			v.add("Input should be 'open', 'closed', 'draft' or 'ready_for_review'", "literal_error", "body", "state")
 		}
 	}

@@ -88,6 +88,26 @@ func TestEditPRSetsTheStateOfAKnownPullRequest(t *testing.T) {
 	}
 }
 
+// EditPRInput.state is an enum, and "" is not one of its values: FastAPI
+// answers 422 for it as for any other string that is not a state, with one
+// error at body.state whatever is wrong with it.
+func TestEditPRRefusesAStateThatIsNotOne(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	for _, path := range []string{"/v1/organizations/323/prs/123450", "/v1/organizations/323/repos/42/prs/123450"} {
+		for body, typ := range map[string]string{
+			`{"state":""}`: "literal_error", `{"state":"merged"}`: "literal_error", `{"state":"OPEN"}`: "literal_error",
+			`{"state":5}`: "string_type", `{"state":null}`: "string_type", `{}`: "missing",
+		} {
+			var bad codegen.ValidationErrorBody
+			resp := f.do("PATCH", path, "sandbox", body, &bad)
+			if resp.StatusCode != 422 || len(bad.Detail) != 1 || bad.Detail[0].Type != typ || fmt.Sprint(bad.Detail[0].Loc) != "[body state]" {
+				t.Errorf("PATCH %s %s: %d %+v, want 422 with one %s at body.state", path, body, resp.StatusCode, bad, typ)
+			}
+		}
+	}
+}
+
 func TestOrganizationReads(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})

@@ -50,8 +50,9 @@ type Options struct {
 	// the oldest created runs are forgotten. If zero, 64 MiB.
 	MaxBytes int
 	// MaxInflightBodyBytes bounds the request body bytes all requests may
-	// hold at once: a request reserves its Content-Length, or 64 MiB (the
-	// largest body read) when it has none, and past the bound is answered
+	// hold at once: a request of any method but GET and HEAD reserves its
+	// Content-Length, or 64 MiB (the largest body read) when it has none
+	// (chunked), and past the bound is answered
 	// 503 with Retry-After. If zero, 128 MiB.
 	MaxInflightBodyBytes int64
 	// WebURL prefixes a run's id to make its web_url. If empty, a clearly
@@ -173,7 +174,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead { // every method whose body is read
 		n := min(max(r.ContentLength, 0), maxBody)
 		if r.ContentLength < 0 {
 			n = maxBody

@@ -21,7 +21,7 @@ type v1Routes struct{ h http.Handler }
 // get passes GET (and HEAD) requests under /v1/ on to the Codegen API.
 //
 //	@Summary		The Codegen API itself, passed through
-//	@Description	Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type, Idempotency-Key and the If-* conditional headers; never cookies or hop-by-hop headers. The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments, escaped slashes (%2F, %5C), `//`, or an absolute-form target (nothing can leave the configured upstream); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and 502/503/504; nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
+//	@Description	Any request under `/v1/` goes to the Codegen API (CODEGEN_BASE_URL, which ends in `/v1`) plus the rest of the path, with the same method, query and body and the caller's own bearer token, so an SDK or generated client whose base URL is `http://proxy/v1` (or whose paths start with `/v1`, as the API's own OpenAPI document's do) works unchanged, with the proxy's request id, metrics and access log. The answer is the API's own: its status and body unchanged, its own error shapes included, with Content-Type, caching headers (ETag, Last-Modified, Cache-Control, Vary), Retry-After and the rate-limit headers (X-RateLimit-*, RateLimit-*). Sent on of the request: Accept, Accept-Language, Content-Type and the If-* conditional headers; never cookies, hop-by-hop headers or Idempotency-Key (the API has none, and a POST is never sent twice). The proxy answers in its own envelope only when there is no answer to pass on: 400 for a path with `.` or `..` segments or what other servers read as one (`;`, `%25`, escaped non-ASCII bytes), escaped slashes (%2F, %5C), `//`, a segment not spelled as url.PathEscape spells it (such as `%72` for `r`), a `#`, or an absolute-form target (nothing can leave the configured upstream, and the budget class and route label are those of the path the API reads); 401 without a token; 413/415/503 for a body past MAX_BODY_BYTES, not JSON, or past MAX_INFLIGHT_BODY_BYTES; 502 for a broken upstream; 504 when it is too slow. GETs are retried on connection failures and on 502/503/504 without Retry-After (one with it is passed back at once); nothing else is. In sandbox mode the sandbox answers every operation of the API's document and the beta stop.
 //	@Tags			passthrough
 //	@Accept			json
 //	@Produce		json
@@ -149,13 +149,10 @@ func handleV1(c *codegen.Client, bodies *bodyLimits, rd *reads) v1Routes {
 // but the API below CODEGEN_BASE_URL (see codegen.CheckTarget).
 func v1Target(r *http.Request) (string, error) {
 	uri := r.RequestURI
-	if !strings.HasPrefix(uri, "/v1/") && uri != "/v1" && !strings.HasPrefix(uri, "/v1?") {
+	if !strings.HasPrefix(uri, "/v1/") { // routes.go serves /v1/* only, never /v1 itself
 		return "", badRequest("the request target must be a path under /v1/ (absolute-form targets are refused)")
 	}
 	target := strings.TrimPrefix(uri, "/v1")
-	if target == "" || target[0] == '?' {
-		target = "/" + target
-	}
 	if err := codegen.CheckTarget(target); err != nil {
 		msg := err.Error()
 		if errors.Is(err, codegen.ErrBadTarget) {

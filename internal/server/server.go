@@ -98,10 +98,10 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 		AllowedOrigins: []string{"*"},
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-ID", "X-Codegen-Org-Id", "Last-Event-ID",
-			"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since", "Idempotency-Key"},
+			"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since"},
 		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-Filter-Scanned", "X-Filter-Complete", "Cache-Status", "ETag", "Age",
 			"X-Wait-Timed-Out", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
+			"RateLimit", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
 		MaxAge: 600,
 	}
 	if len(origins) > 0 {

@@ -32,10 +32,11 @@ var bearer any = "Bearer sandbox"
 const betaStopID = "stop_agent_run_v1_beta_organizations__org_id__agent_run_stop_post"
 
 // startProxy serves the proxy in sandbox mode, wired as cmd/codegen-proxy
-// wires it, on loopback listeners, and returns its URL.
-func startProxy(t *testing.T) string {
+// wires it, on loopback listeners, and returns its URL. The sandbox reads
+// clock, so its runs move only when the test moves it.
+func startProxy(t *testing.T, clock *sandbox.Clock) string {
 	t.Helper()
-	sb := httptest.NewServer(sandbox.New(sandbox.Options{Step: 10 * time.Millisecond}))
+	sb := httptest.NewServer(sandbox.New(sandbox.Options{Now: clock.Now}))
 	t.Cleanup(sb.Close)
 	cfg, err := config.Load([]string{"--sandbox"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -85,7 +86,8 @@ func (d *driver) ok(op string, want int, a answer, body []byte, decoded bool, er
 // every operation of the document, and the beta stop, through /v1.
 func TestAGeneratedSDKDrivesTheWholeAPIThroughV1(t *testing.T) {
 	ctx := context.Background()
-	c, err := NewClientWithResponses(startProxy(t), WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+	clock := sandbox.NewClock(time.Now())
+	c, err := NewClientWithResponses(startProxy(t, clock), WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "Bearer sandbox")
 		return nil
 	}))
@@ -109,19 +111,22 @@ func TestAGeneratedSDKDrivesTheWholeAPIThroughV1(t *testing.T) {
 	integ, err := c.GetOrganizationIntegrationsEndpointV1OrganizationsOrgIdIntegrationsGetWithResponse(ctx, org, nil)
 	d.ok("get_organization_integrations_endpoint_v1_organizations__org_id__integrations_get", 200, integ, integ.Body, integ.JSON200 != nil, err)
 
-	runOps(ctx, d, c, org)
+	runOps(ctx, d, c, org, clock)
 	settingsOps(ctx, d, c, org)
 
 	assertEveryOperation(t, d.called)
 }
 
-// runOps drives the agent run operations.
-func runOps(ctx context.Context, d *driver, c *ClientWithResponses, org int) {
+// runOps drives the agent run operations. The run it creates takes an hour
+// a step, so the stop finds it running (CANCELLED is its answer) however
+// long the machine takes between the two calls; clock moves ten minutes
+// between them to prove it, as a loaded machine might.
+func runOps(ctx context.Context, d *driver, c *ClientWithResponses, org int, clock *sandbox.Clock) {
 	d.t.Helper()
 	ptr := func(v int) *int { return &v }
 	meta := map[string]any{"ticket": 4521}
 	created, err := c.CreateAgentRunV1OrganizationsOrgIdAgentRunPostWithResponse(ctx, org, nil, CreateAgentRunInput{
-		Prompt: "Add tests sandbox:logs=40", Metadata: &meta})
+		Prompt: "Add tests sandbox:logs=40 sandbox:step=1h", Metadata: &meta})
 	d.ok("create_agent_run_v1_organizations__org_id__agent_run_post", 200, created, created.Body, created.JSON200 != nil, err)
 	if created.JSON200 == nil {
 		d.t.FailNow()
@@ -134,6 +139,7 @@ func runOps(ctx context.Context, d *driver, c *ClientWithResponses, org int) {
 	d.ok("list_agent_runs_v1_organizations__org_id__agent_runs_get", 200, runs, runs.Body, runs.JSON200 != nil && len(runs.JSON200.Items) > 0, err)
 	logs, err := c.GetAgentRunLogsV1AlphaOrganizationsOrgIdAgentRunAgentRunIdLogsGetWithResponse(ctx, org, 12345, &GetAgentRunLogsV1AlphaOrganizationsOrgIdAgentRunAgentRunIdLogsGetParams{Limit: ptr(5), Authorization: bearer})
 	d.ok("get_agent_run_logs_v1_alpha_organizations__org_id__agent_run__agent_run_id__logs_get", 200, logs, logs.Body, logs.JSON200 != nil && len(logs.JSON200.Logs) == 5, err)
+	clock.Advance(10 * time.Minute)
 	stopped, err := c.StopAgentRunV1BetaOrganizationsOrgIdAgentRunStopPostWithResponse(ctx, org, StopAgentRunInput{AgentRunId: id})
 	d.ok(betaStopID, 200, stopped, stopped.Body, stopped.JSON200 != nil && stopped.JSON200.Status != nil && *stopped.JSON200.Status == "CANCELLED", err)
 	resumed, err := c.ResumeAgentRunV1OrganizationsOrgIdAgentRunResumePostWithResponse(ctx, org, nil, ResumeAgentRunInput{AgentRunId: 12345, Prompt: "Also add docs"})
