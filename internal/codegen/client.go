@@ -193,7 +193,10 @@ func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (bod
 	switch {
 	case resp.StatusCode >= 400:
 		e := newError(k.op, resp, body)
-		return nil, idempotent && retryableStatus(resp.StatusCode), e
+		// An answer that says when to come back is passed on, not retried
+		// at once against the API's wish.
+		retry := idempotent && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
+		return nil, retry, e
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, resp.StatusCode)
 	case !validJSON(body):

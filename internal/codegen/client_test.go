@@ -150,6 +150,12 @@ func flaky(t *testing.T, n int32, fail func(w http.ResponseWriter)) (*httptest.S
 
 func status503(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) }
 
+// status503RetryAfter is a 503 that says when to come back.
+func status503RetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "30")
+	w.WriteHeader(http.StatusServiceUnavailable)
+}
+
 // resetConn drops the connection with no answer.
 func resetConn(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
@@ -168,6 +174,7 @@ func TestGetsRetryTransientFailuresPostsDoNot(t *testing.T) {
 		wantCalls int32
 	}{
 		{"GET after 503", status503, false, false, 2},
+		{"GET after 503 with Retry-After", status503RetryAfter, false, true, 1},
 		{"GET after reset", resetConn, false, false, 2},
 		{"POST after 503", status503, true, true, 1},
 		{"POST after reset", resetConn, true, true, 1},
