@@ -57,8 +57,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if viaProxy && !cfg.Sandbox {
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
+	shared, err := newShared(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		defer shared.Close()
+	}
 	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
-		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m)}
+		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m, shared)}
 	defer client.CloseIdleConnections()
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes,
@@ -67,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m.WatchStreams(streams)
 	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
-		Cache: newCache(cfg, m),
+		Cache: newCache(cfg, m, shared),
 	})
 	if err != nil {
 		return err
