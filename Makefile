@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := internal/codegen:FuzzValidJSON internal/server:FuzzRequest internal/server:FuzzParsePage internal/server:FuzzBearerToken \
 	internal/server:FuzzRequestID internal/server:FuzzResumePosition internal/sandbox:FuzzSandboxBodies
 
-.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots
+.PHONY: cluster run build test lint web assets docs docs-check docs-lint fuzz vuln bench load bench-tools screenshots bench-cluster
 
 # exec: Ctrl-C reaches the server alone, which stops gracefully and exits 0,
 # so make reports no error (go run would).
@@ -72,6 +72,13 @@ bench: build bench-tools
 load: build
 	go build -o bin/codegen-bench ./cmd/codegen-bench
 	bin/codegen-bench load
+
+# The shared mode: redis-server and three replicas, 300 subscribers, the
+# lease holder killed and stopped, Redis restarted (docs/benchmarks.md,
+# "Shared mode"). Prints the table; it does not rewrite the file.
+bench-cluster: build
+	go build -o bin/codegen-bench ./cmd/codegen-bench
+	bin/codegen-bench cluster -proxy bin/codegen-proxy
 
 bench-tools:
 	@missing=""; for t in wrk hey nginx; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \

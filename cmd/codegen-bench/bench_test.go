@@ -150,3 +150,21 @@ func TestReverseProxyRewritesRoutesAsTheProxyDoes(t *testing.T) {
 		}
 	}
 }
+
+func TestTallyCountsMissingAndRepeatedPositions(t *testing.T) {
+	for _, c := range []struct {
+		name              string
+		ids               []int
+		missing, repeated int
+	}{
+		{"exact", []int{0, 1, 2, 3}, 0, 0},
+		{"gap", []int{0, 1, 3}, 1, 0},
+		{"duplicate", []int{0, 1, 1, 2, 3}, 0, 1},
+		{"resent after a resume", []int{0, 1, 2, 1, 2, 3}, 0, 2},
+		{"none", nil, 4, 0},
+	} {
+		if m, r := tally(c.ids, 4); m != c.missing || r != c.repeated {
+			t.Errorf("%s: tally(%v) = %d missing, %d repeated; want %d, %d", c.name, c.ids, m, r, c.missing, c.repeated)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: codegen-bench all|http|stream|waiters|load|conns|bodies|uiload|upstream|reverseproxy [flags]")
+		return fmt.Errorf("usage: codegen-bench all|http|stream|waiters|cluster|load|conns|bodies|uiload|upstream|reverseproxy [flags]")
 	}
 	switch args[0] {
 	case "upstream":
@@ -76,6 +76,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		o.dir = dir
 		return runBodies(ctx, o, stdout)
+	case "cluster":
+		o, err := parseClusterOpts(args[1:])
+		if err != nil {
+			return err
+		}
+		o.dir = dir
+		return runCluster(ctx, o, stdout)
 	case "uiload":
 		o, err := parseUIOpts(args[1:])
 		if err != nil {

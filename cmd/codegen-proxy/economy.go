@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/budget"
@@ -11,22 +10,6 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/metrics"
 )
-
-// newShared connects to REDIS_URL, if set, for the budget and the read
-// cache that replicas share; nil without it. It does not wait for Redis: a
-// replica that cannot reach it works alone until it can. The caller closes
-// the Client.
-func newShared(cfg config.Config, logger *slog.Logger) (*cluster.Client, error) {
-	if cfg.RedisURL == "" {
-		return nil, nil
-	}
-	cc, err := cluster.New(cluster.Options{URL: cfg.RedisURL, Timeout: cfg.RedisTimeout, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("shared mode: replicas share the per-token budget and the read cache through Redis")
-	return cc, nil
-}
 
 // newBudget returns the per-token upstream budget the settings describe,
 // reporting its waits and refusals to m: shared through cc's Redis if cc

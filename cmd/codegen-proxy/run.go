@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cluster"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/config"
 	"github.com/codegen-proxy/codegen-proxy/internal/connlimit"
@@ -57,29 +58,65 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if viaProxy && !cfg.Sandbox {
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
-	shared, err := newShared(cfg, logger)
+	shared, err := startShared(cfg, m, logger)
 	if err != nil {
 		return err
 	}
+	var cc *cluster.Client // the budget's and the read cache's, when shared
 	if shared != nil {
-		defer shared.Close()
+		cc = shared.Client
+		defer shared.Client.Close() // after the hub's Close, which gives its leases up
 	}
 	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
-		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m, shared)}
+		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m, cc)}
 	defer client.CloseIdleConnections()
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes,
 		FeedRuns: cfg.FeedRuns, FeedHistoryEntries: cfg.FeedHistoryEntries, FeedHistoryBytes: cfg.FeedHistoryBytes}
+	if shared != nil {
+		streams.Shared = shared
+	}
 	defer streams.Close()
 	m.WatchStreams(streams)
 	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
-		Cache: newCache(cfg, m, shared),
+		Cache:  newCache(cfg, m, cc),
+		Shared: sharedReady(shared),
 	})
 	if err != nil {
 		return err
 	}
 	return listenAndServe(ctx, cfg, handler, streams, baseURL, logger)
+}
+
+// startShared connects to REDIS_URL, if set, for the replicas' shared
+// streams, budget and read cache, and registers the shared mode's metrics. It does not wait for
+// Redis: a replica that cannot reach it works alone and reports degraded
+// until it can. It returns nil without REDIS_URL.
+func startShared(cfg config.Config, m *metrics.Metrics, logger *slog.Logger) (*cluster.StreamShare, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	cluster.SetRedisLogger(logger)
+	cm := cluster.NewMetrics()
+	if err := m.Register(cm.Collectors()...); err != nil {
+		return nil, err
+	}
+	cc, err := cluster.New(cluster.Options{URL: cfg.RedisURL, Timeout: cfg.RedisTimeout, Logger: logger, Metrics: cm})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("shared mode: replicas share stream pollers, histories, the per-token budget and the read cache through Redis", "redis_timeout", cfg.RedisTimeout.String())
+	return &cluster.StreamShare{Client: cc, Logs: &cluster.History{Client: cc, MaxLen: cfg.StreamHistoryEntries},
+		Feed: &cluster.History{Client: cc, MaxLen: cfg.FeedHistoryEntries}}, nil
+}
+
+// sharedReady is what /ready reports of the shared mode, or nil without it.
+func sharedReady(s *cluster.StreamShare) func() error {
+	if s == nil {
+		return nil
+	}
+	return s.Client.Ready
 }
 
 // listenAndServe opens the profiles' listener if asked for and the API's,

@@ -94,6 +94,24 @@ func (e ReadyResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for SharedReportStatus.
+const (
+	Degraded SharedReportStatus = "degraded"
+	Shared   SharedReportStatus = "shared"
+)
+
+// Valid indicates whether the value is a known member of the SharedReportStatus enum.
+func (e SharedReportStatus) Valid() bool {
+	switch e {
+	case Degraded:
+		return true
+	case Shared:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAgentRunsParamsSourceType.
 const (
 	API              ListAgentRunsParamsSourceType = "API"
@@ -423,7 +441,8 @@ type PageUserResponse struct {
 // ReadyResponse defines model for ReadyResponse.
 type ReadyResponse struct {
 	// CheckedAt Example: 2026-11-25T20:00:00Z
-	CheckedAt *string `json:"checked_at,omitempty"`
+	CheckedAt *string       `json:"checked_at,omitempty"`
+	Shared    *SharedReport `json:"shared,omitempty"`
 
 	// Status Example: ready
 	Status   *ReadyResponseStatus `json:"status,omitempty"`
@@ -483,6 +502,18 @@ type RunActionRequest struct {
 	// BeforeCardOrderId Example: a0
 	BeforeCardOrderId *string `json:"before_card_order_id,omitempty"`
 }
+
+// SharedReport defines model for SharedReport.
+type SharedReport struct {
+	// Error Example: Redis cannot be reached; this replica serves from its own state
+	Error *string `json:"error,omitempty"`
+
+	// Status Example: shared
+	Status *SharedReportStatus `json:"status,omitempty"`
+}
+
+// SharedReportStatus Example: shared
+type SharedReportStatus string
 
 // UpstreamReport defines model for UpstreamReport.
 type UpstreamReport struct {
@@ -1117,7 +1148,7 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness
 	//
-	// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+	// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s. With REDIS_URL, "shared" says whether Redis answers ("shared") or this replica works alone ("degraded"); degraded alone does not make the answer 503.
 	//
 	// Corresponds with GET /ready (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1756,7 +1787,7 @@ func (c *Client) EditPullRequest(ctx context.Context, id int, params *EditPullRe
 
 // GetReadiness Readiness
 //
-// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s. With REDIS_URL, "shared" says whether Redis answers ("shared") or this replica works alone ("degraded"); degraded alone does not make the answer 503.
 //
 // Corresponds with GET /ready (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4587,7 +4618,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness
 	//
-	// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+	// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s. With REDIS_URL, "shared" says whether Redis answers ("shared") or this replica works alone ("degraded"); degraded alone does not make the answer 503.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8199,7 +8230,7 @@ func (c *ClientWithResponses) EditPullRequestWithResponse(ctx context.Context, i
 
 // GetReadinessWithResponse Readiness
 //
-// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+// Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s. With REDIS_URL, "shared" says whether Redis answers ("shared") or this replica works alone ("degraded"); degraded alone does not make the answer 503.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -9,6 +9,7 @@ package budget
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -42,9 +43,12 @@ type Budget struct {
 	// one. If zero, 2; if negative, none.
 	Reserve int
 
-	// MaxTokens bounds the tokens whose buckets are kept. Past it the least
-	// recently used token's are dropped; a token that comes back starts
-	// with full buckets. If zero, 10000.
+	// MaxTokens bounds the tokens whose buckets are kept. Past it an idle
+	// token's are dropped (buckets full, no pause pending: forgetting them
+	// changes nothing), the least recently used first, looking at no more
+	// than evictScan of them; when none of those is idle, a new token's
+	// call fails with codegen.ErrTooManyTokens rather than reset a busy
+	// token's budget. If zero, 10000.
 	MaxTokens int
 
 	// Now and Sleep are the clock: Sleep waits d or until ctx ends,
@@ -75,7 +79,10 @@ type tokenState struct {
 
 // Take implements codegen.Budget.
 func (b *Budget) Take(ctx context.Context, key codegen.TokenKey, class codegen.Class, p codegen.Priority) error {
-	st := b.state(key)
+	st, err := b.state(key)
+	if err != nil {
+		return err
+	}
 	var waited time.Duration
 	for {
 		wait, ok := b.try(st, class, p)
@@ -98,9 +105,14 @@ func (b *Budget) Take(ctx context.Context, key codegen.TokenKey, class codegen.C
 	}
 }
 
-// Pause implements codegen.Budget.
+// Pause implements codegen.Budget. A token with no state and no room for
+// one is not paused: it made no call that Take allowed, so none of its
+// calls reached the API.
 func (b *Budget) Pause(key codegen.TokenKey, class codegen.Class, d time.Duration) {
-	st := b.state(key)
+	st, err := b.state(key)
+	if err != nil {
+		return
+	}
 	until := b.now().Add(d)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -131,9 +143,15 @@ func (b *Budget) try(st *tokenState, class codegen.Class, p codegen.Priority) (t
 	return max(time.Duration(math.Ceil(secs*1e3))*time.Millisecond, time.Millisecond), false
 }
 
-// state returns key's buckets, making them (and dropping the least
-// recently used token's past MaxTokens) if there are none.
-func (b *Budget) state(key codegen.TokenKey) *tokenState {
+// evictScan bounds how many of the least recently used tokens a new token
+// looks at for an idle one to replace, so that a Budget full of busy
+// tokens costs each refused call a few locks, not MaxTokens.
+const evictScan = 64
+
+// state returns key's buckets, making them if there are none, in room
+// that an idle token's made past MaxTokens; it fails with
+// codegen.ErrTooManyTokens when there is no room.
+func (b *Budget) state(key codegen.TokenKey) (*tokenState, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.tokens == nil {
@@ -141,18 +159,49 @@ func (b *Budget) state(key codegen.TokenKey) *tokenState {
 	}
 	if e, ok := b.tokens[key]; ok {
 		b.lru.MoveToFront(e)
-		return e.Value.(*tokenState)
+		return e.Value.(*tokenState), nil
 	}
-	for b.lru.Len() >= b.maxTokens() {
-		old := b.lru.Remove(b.lru.Back()).(*tokenState)
-		delete(b.tokens, old.key)
+	if b.lru.Len() >= b.maxTokens() && !b.evictIdle(b.now()) {
+		return nil, fmt.Errorf("%w: %d kept, none idle", codegen.ErrTooManyTokens, b.lru.Len())
 	}
 	st := &tokenState{key: key}
 	for _, c := range codegen.Classes {
 		st.lims[c] = newLimiter(c)
 	}
 	b.tokens[key] = b.lru.PushFront(st)
-	return st
+	return st, nil
+}
+
+// evictIdle drops the least recently used idle token's state among the
+// evictScan least recently used, and reports whether it found one. b.mu
+// is held.
+func (b *Budget) evictIdle(now time.Time) bool {
+	e := b.lru.Back()
+	for range evictScan {
+		if e == nil {
+			return false
+		}
+		if st := e.Value.(*tokenState); st.idle(now) {
+			b.lru.Remove(e)
+			delete(b.tokens, st.key)
+			return true
+		}
+		e = e.Prev()
+	}
+	return false
+}
+
+// idle reports whether st's buckets are full and no pause is pending at
+// now: a state that a fresh one would replace exactly.
+func (st *tokenState) idle(now time.Time) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, c := range codegen.Classes {
+		if now.Before(st.paused[c]) || st.lims[c].TokensAt(now) < float64(st.lims[c].Burst()) {
+			return false
+		}
+	}
+	return true
 }
 
 // bursts is each class's burst; see Budget.

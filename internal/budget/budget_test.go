@@ -3,6 +3,7 @@ package budget
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -182,11 +183,63 @@ func TestTokensBounded(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	b := &Budget{Now: clk.Now, Sleep: clk.Sleep, MaxTokens: 2, MaxWait: -1}
-	for _, tok := range []string{"a", "b", "c", "d"} {
-		b.Take(context.Background(), codegen.KeyOf(tok), codegen.ClassGeneral, codegen.PriorityNormal) //nolint:errcheck // full buckets
+	take := func(tok string) error {
+		return b.Take(context.Background(), codegen.KeyOf(tok), codegen.ClassGeneral, codegen.PriorityNormal)
+	}
+	for _, tok := range []string{"a", "b"} {
+		if err := take(tok); err != nil {
+			t.Fatalf("%s: %v", tok, err)
+		}
+	}
+	// a and b each spent a call: neither is idle, so c finds no room.
+	if err := take("c"); !errors.Is(err, codegen.ErrTooManyTokens) {
+		t.Errorf("a third token while two are busy: got %v, want ErrTooManyTokens", err)
+	}
+	clk.Advance(time.Minute) // every bucket full again: a and b are idle
+	if err := take("c"); err != nil {
+		t.Errorf("a third token once the others are idle: got %v, want nil", err)
 	}
 	if n := b.Tokens(); n != 2 {
 		t.Errorf("tokens kept: got %d, want 2", n)
+	}
+}
+
+// TestEvictionNeverResetsABusyBudget has other tokens (any client can send
+// them, even invalid ones: Take makes a state before the API refuses the
+// token) crowd a spent and paused token: it must keep its spent buckets
+// and its pause, not come back with full ones.
+func TestEvictionNeverResetsABusyBudget(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	b := &Budget{Now: clk.Now, Sleep: clk.Sleep, MaxWait: -1, Reserve: -1, MaxTokens: 100}
+	victim := codegen.KeyOf("victim")
+	ctx := context.Background()
+	granted, refused := 0, 0
+	for round := range 8 {
+		for b.Take(ctx, victim, codegen.ClassGeneral, codegen.PriorityNormal) == nil {
+			granted++
+		}
+		for i := range 100 {
+			err := b.Take(ctx, codegen.KeyOf(fmt.Sprint("junk-", round, "-", i)), codegen.ClassGeneral, codegen.PriorityNormal)
+			if errors.Is(err, codegen.ErrTooManyTokens) {
+				refused++
+			}
+		}
+	}
+	if burst := bursts[codegen.ClassGeneral]; granted != burst {
+		t.Errorf("general calls granted to one token at one instant: got %d, want its burst %d", granted, burst)
+	}
+	if want := 8*100 - 99; refused != want {
+		t.Errorf("crowding tokens refused: got %d, want %d (all but the 99 that fit)", refused, want)
+	}
+	b.Pause(victim, codegen.ClassGeneral, time.Hour)
+	for i := range 100 {
+		b.Take(ctx, codegen.KeyOf(fmt.Sprint("more-", i)), codegen.ClassGeneral, codegen.PriorityNormal) //nolint:errcheck // crowding
+	}
+	clk.Advance(time.Minute)
+	var be *codegen.BudgetError
+	if err := b.Take(ctx, victim, codegen.ClassGeneral, codegen.PriorityNormal); !errors.As(err, &be) || be.RetryAfter != 59*time.Minute {
+		t.Errorf("a minute into a 1 h pause: got %v, want a *BudgetError with RetryAfter 59m", err)
 	}
 }
 

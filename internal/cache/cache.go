@@ -6,7 +6,7 @@
 // share an entry or a call. Answers stay fresh for their route class's
 // freshness; a 404 for a short while; other errors are never kept. When the
 // token's budget is spent (or the API answered 429), the freshest kept
-// answer is served marked stale, within MaxStale. Writes invalidate what
+// 200 is served marked stale, within MaxStale. Writes invalidate what
 // they affect through Invalidate. Entries live in a Store: Memory here, a
 // shared one (Redis) may replace it.
 package cache
@@ -102,8 +102,8 @@ type Cache struct {
 	Fresh [NumClasses]time.Duration
 	// NotFound is how long a 404 is kept. If zero, 2 seconds.
 	NotFound time.Duration
-	// MaxStale bounds how long past its freshness an entry may be served
-	// when the budget is spent. If zero, 30 seconds.
+	// MaxStale bounds how long past its freshness a 200 may be served when
+	// the budget is spent; a 404 never is. If zero, 30 seconds.
 	MaxStale time.Duration
 	// Timeout bounds a shared upstream call, which no caller's leaving
 	// cancels. If zero, 30 seconds.
@@ -152,10 +152,11 @@ func (c *Cache) Read(ctx context.Context, k Key, class Class, fetch func(context
 		return c.answer(old, now, hitStatus(old, now))
 	}
 	gen := store.Generation(k.Token)
-	f, led := c.join(ctx, k, func(ctx context.Context) (filled, error) { return c.fill(ctx, store, k, class, gen, fetch) })
+	fk := flightKey{k, gen}
+	f, led := c.join(ctx, fk, func(ctx context.Context) (filled, error) { return c.fill(ctx, store, k, class, gen, fetch) })
 	select {
 	case <-ctx.Done():
-		c.leave(k, f, context.Cause(ctx))
+		c.leave(fk, f, context.Cause(ctx))
 		if cause := context.Cause(ctx); cause != ctx.Err() {
 			return Result{}, fmt.Errorf("%w: %w", ctx.Err(), cause)
 		}
@@ -169,7 +170,7 @@ func (c *Cache) Read(ctx context.Context, k Key, class Class, fetch func(context
 	}{f.val, f.err, f.shared}
 	e := res.Val
 	switch {
-	case res.Err != nil && overBudget(res.Err) && had && now.Sub(old.Stored) < old.TTL+c.maxStale():
+	case res.Err != nil && overBudget(res.Err) && had && old.Status == http.StatusOK && now.Sub(old.Stored) < old.TTL+c.maxStale():
 		c.observe(class, Stale)
 		return c.answer(old, now, hitStatus(old, now)+"; detail=over-budget")
 	case !led || e.remote:
@@ -250,7 +251,8 @@ func (c *Cache) answer(e Entry, now time.Time, status string) (Result, error) {
 }
 
 // Invalidate drops tok's entries whose names start with any of prefixes,
-// and keeps reads already under way from storing what they read.
+// keeps reads already under way from storing what they read, and makes
+// tok's later reads start new calls rather than join those.
 func (c *Cache) Invalidate(tok codegen.TokenKey, prefixes ...string) {
 	c.store().Invalidate(tok, prefixes...)
 }

@@ -32,8 +32,14 @@ func fromOther(e Entry) (filled, error) {
 	return f, nil
 }
 
-// flightKey names a shared call: the token's hash and the read.
-type flightKey = Key
+// flightKey names a shared call: the read and the token's generation when
+// it was asked. A read asked after a write of the token (Invalidate moves
+// the generation on) never joins a call sent before the write, which may
+// have read what the write changed.
+type flightKey struct {
+	Key
+	gen uint64
+}
 
 // flight is one upstream call that concurrent identical reads share. Its
 // result fields are written before done is closed; waiters and shared are
@@ -56,7 +62,7 @@ type flight struct {
 // join returns k's call under way, or starts one running fill on a context
 // detached from ctx (values kept, bounded by Timeout, cancelled only when
 // every caller has left). led reports whether this caller started it.
-func (c *Cache) join(ctx context.Context, k Key, fill func(context.Context) (filled, error)) (f *flight, led bool) {
+func (c *Cache) join(ctx context.Context, k flightKey, fill func(context.Context) (filled, error)) (f *flight, led bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f = c.flights[k]; f != nil {
@@ -88,7 +94,7 @@ func (c *Cache) join(ctx context.Context, k Key, fill func(context.Context) (fil
 
 // leave is a caller of f giving up on it; the last one cancels the call
 // with cause, and a later read starts a new one.
-func (c *Cache) leave(k Key, f *flight, cause error) {
+func (c *Cache) leave(k flightKey, f *flight, cause error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f.waiters--

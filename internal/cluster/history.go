@@ -18,6 +18,8 @@ import (
 // sets the stream to expire after ARGV[4] ms and publishes the new end on
 // ARGV[5]. It answers {1, end}, or {code, next} when refused: -1 not the
 // holder, -2 a position already appended, -3 a position past the next.
+// Positions are exact up to 2^53 (Lua's numbers are doubles), and written
+// with %d: Lua's own conversion would write a large one as 1.7e+15.
 var appendLog = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, 0} end
 local pos = tonumber(ARGV[2])
@@ -29,18 +31,19 @@ if #last > 0 then
 end
 for i = 6, #ARGV do
   pos = pos + 1
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '0-' .. pos, 'd', ARGV[i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('0-%d', pos), 'd', ARGV[i])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[5], pos)
+redis.call('PUBLISH', ARGV[5], string.format('%d', pos))
 return {1, pos}
 `)
 
-// finishLog sets the stream KEYS[2] to expire after ARGV[2] ms, if the
-// lease KEYS[1] holds ARGV[1], and notifies ARGV[3].
+// finishLog sets the stream KEYS[2] and its meta KEYS[3] to expire after
+// ARGV[2] ms, if the lease KEYS[1] holds ARGV[1], and notifies ARGV[3].
 var finishLog = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('PUBLISH', ARGV[3], 'end')
 return 1
 `)
@@ -60,9 +63,10 @@ var (
 )
 
 // MaxPosition is the largest position a history holds: the scripts' Lua
-// numbers print as integers only below 1e14, and stream ids are
-// position+1.
-const MaxPosition int = 1e14 - 2
+// numbers are doubles, exact up to 2^53, and stream ids are position+1.
+// (The scripts write positions with %d: Lua's own conversion prints them as
+// integers only below 1e14, and a runs feed numbers from about 1.8e15.)
+const MaxPosition int = 1<<53 - 2
 
 // PositionError is an append refused for its position. Next is the
 // position the history expects.
@@ -137,7 +141,7 @@ func (h *History) Finish(ctx context.Context, l *Lease) error {
 	c := h.Client
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
-	n, err := finishLog.Run(ctx, c.rdb, []string{l.key, c.scoped("log", l.scope)},
+	n, err := finishLog.Run(ctx, c.rdb, []string{l.key, c.scoped("log", l.scope), c.scoped("meta", l.scope)},
 		l.value, orDefault(h.EndTTL, 5*time.Minute).Milliseconds(), c.scoped("notify", l.scope)).Int()
 	if c.note(err) != nil {
 		return err

@@ -227,3 +227,25 @@ func TestHistoryPositionBounds(t *testing.T) {
 		t.Errorf("Append at -1 = %v, want ErrPosition", err)
 	}
 }
+
+func TestHistoryTakesPositionsAsLargeAsFeedNumbers(t *testing.T) {
+	t.Parallel()
+	_, cs := replicas(t, 1)
+	ctx := testCtx(t)
+	h := &History{Client: cs[0]}
+	l := cs[0].Lease(scope, time.Minute)
+	if ok, _ := l.Acquire(ctx); !ok {
+		t.Fatal("Acquire failed")
+	}
+	const pos = 1_796_079_714_554_999 // a runs feed numbers from the time in ms times 1000
+	if next, err := h.Append(ctx, l, pos, entries(0, 2)); err != nil || next != pos+2 {
+		t.Fatalf("Append(%d, 2 entries) = %d, %v; want %d, nil", pos, next, err, pos+2)
+	}
+	if _, err := h.Append(ctx, l, pos+1, entries(0, 1)); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("Append(%d) = %v; want ErrDuplicate", pos+1, err)
+	}
+	p, err := h.Read(ctx, scope, 0, 10)
+	if err != nil || p.From != pos || len(p.Entries) != 2 {
+		t.Fatalf("Read from 0 = from %d, %d entries, %v; want from %d, 2 entries", p.From, len(p.Entries), err, pos)
+	}
+}

@@ -16,10 +16,13 @@ return 0
 `)
 
 // releaseLease deletes the lease only while it still holds our value, so a
-// holder that lost it never deletes its successor's.
+// holder that lost it never deletes its successor's, and tells the scope's
+// watchers (ARGV[2]), among them the contenders, that it is free.
 var releaseLease = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], 'released')
+  return 1
 end
 return 0
 `)
@@ -73,7 +76,7 @@ func (l *Lease) Renew(ctx context.Context) (bool, error) {
 func (l *Lease) Release(ctx context.Context) error {
 	ctx, cancel := l.c.callCtx(ctx)
 	defer cancel()
-	return l.c.note(releaseLease.Run(ctx, l.c.rdb, []string{l.key}, l.value).Err())
+	return l.c.note(releaseLease.Run(ctx, l.c.rdb, []string{l.key}, l.value, l.c.scoped("notify", l.scope)).Err())
 }
 
 // Hold contends for the lease until ctx ends. Each time it gets the lease
@@ -85,10 +88,14 @@ func (l *Lease) Release(ctx context.Context) error {
 // only by the Timeout, so a Redis that stops answering cannot keep it
 // leading past it. When lead returns by itself or ctx ends, Hold releases
 // the lease; in the first case it returns too. Contenders retry every fifth
-// of the ttl, so a crashed holder's lease is taken within about 1.2 ttl.
+// of the ttl, so a crashed holder's lease is taken within about 1.2 ttl, and
+// at once when the holder releases it (Release notifies the scope's
+// watchers).
 func (l *Lease) Hold(ctx context.Context, lead func(ctx context.Context)) error {
 	retry := time.NewTicker(l.ttl / 5)
 	defer retry.Stop()
+	released := l.c.Watch(l.scope)
+	defer released.Close()
 	refused := false
 	for {
 		sent := time.Now()
@@ -106,6 +113,7 @@ func (l *Lease) Hold(ctx context.Context, lead func(ctx context.Context)) error 
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-retry.C:
+		case <-released.C:
 		}
 	}
 }

@@ -12,7 +12,10 @@ import (
 	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	SetRedisLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) // go-redis's dial failures while a test's Redis is down
+	goleak.VerifyTestMain(m)
+}
 
 // newClient connects a replica to url, closed when the test ends.
 func newClient(t *testing.T, url string, opt Options) *Client {

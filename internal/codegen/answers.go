@@ -95,6 +95,28 @@ func HoldAnswers(ctx context.Context) (context.Context, func()) {
 	return c, c.hold.release
 }
 
+// HoldBytes reserves n bytes of c's MaxInFlightBytes for ctx's hold, until
+// its release: for an answer that a caller writes out but that no call made
+// with ctx read, such as one that coalesced reads share or one a cache
+// kept. It fails with an error wrapping ErrBusy, reserving nothing, when
+// the bytes do not fit. ctx must come from HoldAnswers: without a hold, or
+// once it is released, HoldBytes reserves nothing. It is safe for
+// concurrent use.
+func (c *Client) HoldBytes(ctx context.Context, n int64) error {
+	h, _ := ctx.Value(holdKey{}).(*hold)
+	if h == nil || n <= 0 {
+		return nil
+	}
+	c.setup()
+	if !c.answers.TryAcquire(n) {
+		return busy(n)
+	}
+	if !h.keep(c.answers, n) {
+		c.answers.Release(n)
+	}
+	return nil
+}
+
 type holdKey struct{}
 
 // holdCtx is the context HoldAnswers returns: its parent and its hold, as

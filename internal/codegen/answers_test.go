@@ -126,3 +126,32 @@ func TestHeldAnswersKeepTheirBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldBytesKeepsTheBytesUntilRelease reserves answers' bytes that no
+// call read, as the read cache does for the answers it shares.
+func TestHoldBytesKeepsTheBytesUntilRelease(t *testing.T) {
+	t.Parallel()
+	c := &Client{BaseURL: "http://127.0.0.1:1", MaxResponseBytes: 1024, MaxInFlightBytes: 2100}
+	first, releaseFirst := HoldAnswers(context.Background())
+	if err := c.HoldBytes(first, 1500); err != nil {
+		t.Fatalf("1500 of 2100 bytes: got %v, want nil", err)
+	}
+	second, releaseSecond := HoldAnswers(context.Background())
+	defer releaseSecond()
+	if err := c.HoldBytes(second, 1000); !errors.Is(err, ErrBusy) {
+		t.Fatalf("1000 more bytes with 1500 of 2100 held: got %v, want ErrBusy", err)
+	}
+	if err := c.HoldBytes(context.Background(), 1<<20); err != nil {
+		t.Fatalf("without a hold: got %v, want nil (nothing reserved)", err)
+	}
+	releaseFirst()
+	if err := c.HoldBytes(first, 2100); err != nil {
+		t.Fatalf("after its release a hold keeps nothing: got %v, want nil", err)
+	}
+	if err := c.HoldBytes(second, 2100); err != nil {
+		t.Fatalf("2100 bytes once the first hold is released: got %v, want nil", err)
+	}
+	if err := c.HoldBytes(first, 1); !errors.Is(err, ErrBusy) {
+		t.Fatalf("one more byte with 2100 of 2100 held: got %v, want ErrBusy", err)
+	}
+}

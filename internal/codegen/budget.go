@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +54,17 @@ func (c Class) Limit() (n int, window time.Duration) {
 }
 
 // ClassOf returns the class of a call of method on path, the part of the
-// URL below BaseURL (query allowed): POST .../agent/run creates, GET
-// /alpha/.../logs reads logs, and everything else is general. Pass-through
-// callers use it for paths the Client's operations do not name.
+// URL below BaseURL as a request line spells it (%-escapes and query
+// allowed): POST .../agent/run creates, GET /alpha/.../logs reads logs, and
+// everything else is general. It looks at the unescaped path, as the API
+// routes on it, so that log%73 is a log read. Pass-through callers use it
+// for paths the Client's operations do not name.
 func ClassOf(method, path string) Class {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
+	}
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p // else CheckTarget refused the target: it is never sent
 	}
 	switch {
 	case method == http.MethodPost && strings.HasSuffix(path, "/agent/run"):
@@ -110,12 +116,19 @@ func KeyOf(tok string) TokenKey { return sha256.Sum256([]byte(tok)) }
 type Budget interface {
 	// Take returns once one call of class by the token may be made, having
 	// counted it, or fails: with a *BudgetError when no slot comes within
-	// the wait p allows, or with ctx's error.
+	// the wait p allows, with ErrTooManyTokens when there is no room for a
+	// new token, or with ctx's error.
 	Take(ctx context.Context, key TokenKey, class Class, p Priority) error
 	// Pause holds back the token's calls of class for d, as an upstream
 	// 429's Retry-After asks.
 	Pause(key TokenKey, class Class, d time.Duration)
 }
+
+// ErrTooManyTokens is returned, wrapped, by a Budget that keeps as many
+// tokens' budgets as it may, every one of them busy: it refuses a new
+// token's call rather than forget another's spent budget or pause. A later
+// call may succeed.
+var ErrTooManyTokens = errors.New("codegen: the budget keeps as many tokens as it may, none idle")
 
 // ErrOverBudget is what a *BudgetError is (errors.Is).
 var ErrOverBudget = errors.New("codegen: the token's upstream rate budget is spent")
@@ -147,6 +160,12 @@ func (e *BudgetError) RetryAfterSeconds() string {
 // holds back its class.
 const defaultPause = 2 * time.Second
 
+// maxPause caps how long an upstream 429 holds back its class, whatever
+// its Retry-After says: a broken or hostile upstream's "Retry-After:
+// 86400" must not silence a token for a day. The API's windows are a
+// minute at most, so ten minutes is far past any honest wait.
+const maxPause = 10 * time.Minute
+
 // ParseRetryAfter reads a Retry-After value, seconds or an HTTP date, as a
 // wait from now; ok is false when it is absent or unusable.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
@@ -177,7 +196,7 @@ func (c *Client) noteAnswer(key TokenKey, class Class, err error) {
 }
 
 // notePause pauses k's class after an upstream 429 whose Retry-After header
-// is retryAfter (defaultPause when it does not parse).
+// is retryAfter (defaultPause when it does not parse), for maxPause at most.
 func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {
 	if c.Budget == nil {
 		return
@@ -186,5 +205,5 @@ func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {
 	if !ok {
 		d = defaultPause
 	}
-	c.Budget.Pause(key, class, d)
+	c.Budget.Pause(key, class, min(d, maxPause))
 }

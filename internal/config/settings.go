@@ -181,7 +181,7 @@ var settings = []setting{
 			c.BudgetStreamReserve = n
 			return nil
 		}},
-	{"budget-max-tokens", "N", "BUDGET_MAX_TOKENS", "10000", "tokens whose upstream budgets are kept; past it the least recently used is forgotten",
+	{"budget-max-tokens", "N", "BUDGET_MAX_TOKENS", "10000", "tokens whose upstream budgets are kept; past it an idle one is forgotten, and when none is idle a new token is answered 503",
 		positive(func(c *Config) *int { return &c.BudgetMaxTokens })},
 	{"cache-fresh-run", "DURATION", "CACHE_FRESH_RUN", "2s", "how long a cached run (GET /agent-runs/{id}) is fresh",
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshRun })},
@@ -193,7 +193,7 @@ var settings = []setting{
 		duration(func(c *Config) *time.Duration { return &c.CacheFreshOrg })},
 	{"cache-not-found", "DURATION", "CACHE_NOT_FOUND", "2s", "how long an upstream 404 is cached (no other error is)",
 		duration(func(c *Config) *time.Duration { return &c.CacheNotFound })},
-	{"cache-max-stale", "DURATION", "CACHE_MAX_STALE", "30s", "how long past its freshness a cached answer may be served, marked stale, while the token's budget is spent",
+	{"cache-max-stale", "DURATION", "CACHE_MAX_STALE", "30s", "how long past its freshness a cached 200 may be served, marked stale, while the token's budget is spent (a 404 never is)",
 		duration(func(c *Config) *time.Duration { return &c.CacheMaxStale })},
 	{"cache-max-entries", "N", "CACHE_MAX_ENTRIES", "10000", "cached answers kept in all; past it the least recently used go",
 		positive(func(c *Config) *int { return &c.CacheMaxEntries })},

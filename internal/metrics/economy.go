@@ -24,7 +24,7 @@ func newEconomy(r *prometheus.Registry) *economy {
 		}, []string{"class", "result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "codegen_proxy_budget_refused_total",
-			Help: "Upstream calls refused locally (answered 429 without calling upstream) because the token's budget had no slot, by budget class.",
+			Help: "Upstream calls the token's budget refused, by budget class: no slot within the allowed wait, so nothing went upstream. A refused read is served stale from the cache when an answer is kept (see codegen_proxy_cache_reads_total), otherwise answered 429.",
 		}, []string{"class"}),
 		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "codegen_proxy_budget_waits_total",

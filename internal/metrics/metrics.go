@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -88,6 +89,22 @@ type Streams interface {
 	Pollers() int
 	Polls() int64
 	PollsSaved() int64
+}
+
+// Register adds collectors of other packages, such as the shared mode's
+// (cluster.Metrics.Collectors), to the registry served at /metrics. It
+// returns the registry's error for a collector registered twice or
+// clashing with another. A nil *Metrics registers nothing.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	if m == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := m.registry.Register(c); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // WatchStreams reports the hub's open streams, pollers, upstream polls and

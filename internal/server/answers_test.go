@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
@@ -136,5 +137,69 @@ func TestAnswersKeepTheirBudgetUntilWritten(t *testing.T) {
 			t.Fatalf("once the first answer is written: got %d, want 200", resp.StatusCode)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestCachedAnswersKeepTheirBudgetUntilWritten is
+// TestAnswersKeepTheirBudgetUntilWritten through the read cache, whose
+// shared call returns before any caller writes: each caller holds its
+// answer's bytes until written, whether it made the call (miss) or took a
+// kept answer (hit).
+func TestCachedAnswersKeepTheirBudgetUntilWritten(t *testing.T) {
+	t.Parallel()
+	const size = 24 << 20 // more than loopback's socket buffers hold
+	run := `{"id":1,"pad":"` + strings.Repeat("a", size-len(`{"id":1,"pad":""}`)) + `"}`
+	for _, tc := range []struct {
+		name   string
+		store  *cache.Memory
+		second string
+	}{
+		{"miss", nil, "/agent-runs/2"}, // 24 MiB is over the default entry bound: never kept
+		{"hit", &cache.Memory{MaxEntryBytes: 32 << 20}, "/agent-runs/1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEcon(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", strconv.Itoa(len(run)))
+				io.WriteString(w, run)
+			}, tc.store)
+			// Each answer holds its 24 MiB: one fits, two do not. Set
+			// before the first call, which reads them.
+			e.client.MaxResponseBytes, e.client.MaxInFlightBytes = 32<<20, 40<<20
+			conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			io.WriteString(conn, "GET /agent-runs/1 HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer "+secretToken+"\r\n\r\n")
+			slow, err := http.ReadResponse(bufio.NewReader(conn), nil) // the headers: the shared call has returned
+			if err != nil || slow.StatusCode != http.StatusOK {
+				t.Fatalf("slow client: %v %v", slow, err)
+			}
+			resp, body := call(t, http.MethodGet, e.url+tc.second, "")
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("%s while the first answer is unwritten: got %d (Cache-Status %q), want 503 server_busy",
+					tc.second, resp.StatusCode, resp.Header.Get("Cache-Status"))
+			}
+			if env := decodeEnvelope(t, body); env.Code != "server_busy" {
+				t.Errorf("envelope %+v, want server_busy", env)
+			}
+			if n, err := io.Copy(io.Discard, slow.Body); err != nil || n != size {
+				t.Fatalf("slow client read %d bytes, %v; want %d", n, err, size)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for { // the handler gives the bytes back as it returns, just after the last write
+				resp, body := call(t, http.MethodGet, e.url+tc.second, "")
+				if resp.StatusCode == http.StatusOK && len(body) == size {
+					break
+				}
+				if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+					t.Fatalf("once the first answer is written: got %d, want 200", resp.StatusCode)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
 	}
 }

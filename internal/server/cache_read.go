@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/cache"
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -18,6 +19,10 @@ import (
 // upstream every time and writes no cache headers.
 type reads struct {
 	cache *cache.Cache
+	// answers, if set, is the Client whose MaxInFlightBytes an answer
+	// from the cache holds until it is written, as an answer of the
+	// Client's own does.
+	answers *codegen.Client
 }
 
 // readFunc is one upstream read of the caller's token.
@@ -27,18 +32,25 @@ type readFunc func(ctx context.Context) ([]byte, error)
 // with Cache-Status, ETag, Cache-Control and Age, or 304 when r's
 // If-None-Match matches.
 func (rd *reads) serve(w http.ResponseWriter, r *http.Request, tok string, class cache.Class, name string, read readFunc) error {
+	ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
+	defer release()
 	if rd == nil || rd.cache == nil {
-		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
-		defer release()
 		body, err := read(ctx)
 		return passOn(w, body, err)
 	}
+	// The shared call keeps no caller's hold: each caller holds the bytes
+	// of the answer it writes, below, however it got it.
 	res, err := rd.cache.Read(r.Context(), cache.Key{Token: codegen.KeyOf(tok), Name: name}, class, read)
 	if res.CacheStatus != "" {
 		w.Header().Set("Cache-Status", res.CacheStatus)
 	}
 	if err != nil {
 		return err
+	}
+	if rd.answers != nil && !noneMatch(r.Header.Values("If-None-Match"), res.ETag) {
+		if err := rd.answers.HoldBytes(ctx, int64(len(res.Body))); err != nil {
+			return err
+		}
 	}
 	if res.Age > 0 {
 		w.Header().Set("Age", strconv.FormatInt(int64(res.Age.Seconds()), 10))
@@ -47,19 +59,45 @@ func (rd *reads) serve(w http.ResponseWriter, r *http.Request, tok string, class
 	return nil
 }
 
+// scanAges follows the cached reads that one computed answer (a filtered
+// page) is made from: the oldest one's age and the least freshness any has
+// left, which are the answer's own. The zero value has seen no read. It is
+// not safe for concurrent use: a scan reads its pages one at a time.
+type scanAges struct {
+	seen      bool
+	age, left time.Duration
+}
+
+func (a *scanAges) add(res cache.Result) {
+	left := max(res.TTL-res.Age, 0)
+	if !a.seen || res.Age > a.age {
+		a.age = res.Age
+	}
+	if !a.seen || left < a.left {
+		a.left = left
+	}
+	a.seen = true
+}
+
 // fetch is serve for a read whose answer the handler works on (a filter
-// scan's pages): the body only.
-func (rd *reads) fetch(ctx context.Context, tok string, class cache.Class, name string, read readFunc) ([]byte, error) {
+// scan's pages): the body only, its age and freshness noted in ages. As
+// without the cache, a page's bytes are not held once it is returned: the
+// handler decodes it and lets it go.
+func (rd *reads) fetch(ctx context.Context, ages *scanAges, tok string, class cache.Class, name string, read readFunc) ([]byte, error) {
 	if rd == nil || rd.cache == nil {
 		return read(ctx)
 	}
 	res, err := rd.cache.Read(ctx, cache.Key{Token: codegen.KeyOf(tok), Name: name}, class, read)
+	if err == nil {
+		ages.add(res)
+	}
 	return res.Body, err
 }
 
-// writeComputed answers with a body the handler made from cached reads (a
-// filtered page), with its validators.
-func (rd *reads) writeComputed(w http.ResponseWriter, r *http.Request, class cache.Class, v any) error {
+// writeComputed answers with a body the handler made from the cached reads
+// that ages followed, with its validators: its Age is the oldest read's,
+// and its max-age the least freshness any read had left.
+func (rd *reads) writeComputed(w http.ResponseWriter, r *http.Request, ages *scanAges, v any) error {
 	if rd == nil || rd.cache == nil {
 		return writeJSON(w, http.StatusOK, v)
 	}
@@ -67,7 +105,10 @@ func (rd *reads) writeComputed(w http.ResponseWriter, r *http.Request, class cac
 	if err != nil {
 		return fmt.Errorf("encoding response: %w", err)
 	}
-	writeValidated(w, r, body, cache.ETag(body), rd.cache.FreshFor(class).Seconds())
+	if ages.age > 0 {
+		w.Header().Set("Age", strconv.FormatInt(int64(ages.age.Seconds()), 10))
+	}
+	writeValidated(w, r, body, cache.ETag(body), ages.left.Seconds())
 	return nil
 }
 

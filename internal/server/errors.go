@@ -81,6 +81,8 @@ func asError(err error) (e *Error, ok bool) {
 		return nil, false
 	case errors.Is(err, codegen.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "server_busy", Message: "the server is busy reading other answers: retry shortly", RetryAfter: "1", Cause: err}, true
+	case errors.Is(err, codegen.ErrTooManyTokens):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "server_busy", Message: "the server is pacing as many tokens as it may, all busy: retry shortly", RetryAfter: "1", Cause: err}, true
 	case errors.As(err, &apiErr):
 		if code, pass := upstreamCodes[apiErr.StatusCode]; pass {
 			return &Error{Status: apiErr.StatusCode, Code: code, Message: apiErr.Message, Cause: err, RetryAfter: apiErr.RetryAfter}, true

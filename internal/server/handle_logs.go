@@ -64,8 +64,9 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *read
 				return c.RunLogs(ctx, tok, org, id, params)
 			})
 		}
+		var ages scanAges
 		read := func(ctx context.Context, params codegen.LogsParams) ([]byte, error) {
-			return rd.fetch(ctx, tok, cache.ClassLogs, logsName(params), func(ctx context.Context) ([]byte, error) {
+			return rd.fetch(ctx, &ages, tok, cache.ClassLogs, logsName(params), func(ctx context.Context) ([]byte, error) {
 				return c.RunLogs(ctx, tok, org, id, params)
 			})
 		}
@@ -74,7 +75,7 @@ func handleRunLogs(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *read
 			return err
 		}
 		setScanHeaders(w, res)
-		return rd.writeComputed(w, r, cache.ClassLogs, page)
+		return rd.writeComputed(w, r, &ages, page)
 	})
 }
 

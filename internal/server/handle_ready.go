@@ -19,6 +19,7 @@ type readiness struct {
 	token   string        // CODEGEN_API_TOKEN, or "" to probe without one
 	ttl     time.Duration // how long a result is reused
 	timeout time.Duration // bound on one probe
+	shared  func() error  // the shared mode's health, or nil without REDIS_URL
 
 	mu   sync.Mutex
 	last readyReport
@@ -31,6 +32,7 @@ type readiness struct {
 type readyReport struct {
 	Status    string         `json:"status" example:"ready" enums:"ready,unavailable"`
 	Upstream  upstreamReport `json:"upstream"`
+	Shared    *sharedReport  `json:"shared,omitempty"`
 	CheckedAt string         `json:"checked_at" example:"2026-11-25T20:00:00Z"`
 	cause     error
 } //@name ReadyResponse
@@ -43,16 +45,32 @@ type upstreamReport struct {
 	Error      string  `json:"error,omitempty"`
 } //@name UpstreamReport
 
-// check returns a fresh or cached report.
+// sharedReport says whether the replicas' shared state (REDIS_URL) is
+// reachable. Degraded does not fail the readiness: a replica that lost
+// Redis still serves, alone, and taking every replica out of the balancer
+// because Redis is down would turn a degraded service into none.
+type sharedReport struct {
+	Status string `json:"status" example:"shared" enums:"shared,degraded"`
+	Error  string `json:"error,omitempty" example:"Redis cannot be reached; this replica serves from its own state"`
+} //@name SharedReport
+
+// check returns a fresh or cached report, with the shared mode's state as
+// it is now.
 func (rd *readiness) check(ctx context.Context) readyReport {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	if !rd.at.IsZero() && time.Since(rd.at) < rd.ttl {
-		return rd.last
+	report := rd.last
+	if rd.at.IsZero() || time.Since(rd.at) >= rd.ttl {
+		report = rd.probe(ctx)
+		if ctx.Err() == nil { // a caller that left says nothing about the upstream
+			rd.last, rd.at = report, time.Now()
+		}
 	}
-	report := rd.probe(ctx)
-	if ctx.Err() == nil { // a caller that left says nothing about the upstream
-		rd.last, rd.at = report, time.Now()
+	if rd.shared != nil {
+		report.Shared = &sharedReport{Status: "shared"}
+		if err := rd.shared(); err != nil {
+			report.Shared = &sharedReport{Status: "degraded", Error: "Redis cannot be reached; this replica serves from its own state"}
+		}
 	}
 	return report
 }
@@ -88,7 +106,7 @@ func (rd *readiness) probe(ctx context.Context) readyReport {
 // handleReady reports whether the upstream answers.
 //
 //	@Summary		Readiness
-//	@Description	Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s.
+//	@Description	Whether the Codegen API (or the sandbox) answers: 200 when it does, 503 when it does not. The probe reads /users/me with the operator's CODEGEN_API_TOKEN, if any; any answer below 500 counts. Results are reused for 5 s and a probe takes at most 2 s. With REDIS_URL, "shared" says whether Redis answers ("shared") or this replica works alone ("degraded"); degraded alone does not make the answer 503.
 //	@ID				getReadiness
 //	@Tags			system
 //	@Produce		json

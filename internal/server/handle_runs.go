@@ -170,10 +170,11 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *rea
 				return c.ListRuns(ctx, tok, org, params)
 			})
 		}
+		var ages scanAges
 		fetch := func(ctx context.Context, skip, limit int) ([]json.RawMessage, int, error) {
 			params.Skip, params.Limit = skip, limit
 			at := params
-			body, err := rd.fetch(ctx, tok, cache.ClassRunList, paramsName(runListPrefix(org), at), func(ctx context.Context) ([]byte, error) {
+			body, err := rd.fetch(ctx, &ages, tok, cache.ClassRunList, paramsName(runListPrefix(org), at), func(ctx context.Context) ([]byte, error) {
 				return c.ListRuns(ctx, tok, org, at)
 			})
 			if err != nil {
@@ -190,7 +191,7 @@ func handleListRuns(c *codegen.Client, orgs *orgResolver, scanLimit int, rd *rea
 			return err
 		}
 		setScanHeaders(w, res)
-		return rd.writeComputed(w, r, cache.ClassRunList, codegen.RawPage{
+		return rd.writeComputed(w, r, &ages, codegen.RawPage{
 			Items: res.items, Total: res.matched, Page: p.Skip/p.Limit + 1, Size: p.Limit, Pages: pageCount(res.matched, p.Limit),
 		})
 	})

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -106,8 +107,10 @@ func (v v1Routes) patch() http.Handler { return v.h }
 func (v v1Routes) delete() http.Handler { return v.h }
 
 // handleV1 passes a request under /v1/ on to the Codegen API with
-// Client.Forward, and answers with the API's answer as it came.
-func handleV1(c *codegen.Client, bodies *bodyLimits) v1Routes {
+// Client.Forward, and answers with the API's answer as it came. A write
+// (any method but GET and HEAD) drops the caller's cached reads it may
+// have changed, as the REST routes' writes do.
+func handleV1(c *codegen.Client, bodies *bodyLimits, rd *reads) v1Routes {
 	templates := chi.NewRouter()
 	for _, p := range codegen.PathTemplates() {
 		templates.Handle(p, http.NotFoundHandler()) // only for Find: never served
@@ -130,6 +133,9 @@ func handleV1(c *codegen.Client, bodies *bodyLimits) v1Routes {
 		ctx, release := codegen.HoldAnswers(r.Context()) // until the answer is written
 		defer release()
 		f, err := c.Forward(ctx, token(r.Context()), r.Method, target, r.Header, body)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !refusedHere(err) {
+			rd.invalidate(token(r.Context()), v1WriteScope(target)) // even after a failure: it may have acted
+		}
 		if err != nil {
 			return err
 		}
@@ -158,6 +164,39 @@ func v1Target(r *http.Request) (string, error) {
 		return "", badRequest("refused /v1 path: %s", msg)
 	}
 	return target, nil
+}
+
+// refusedHere reports whether err refused a call before it was sent: the
+// budget had no slot for it.
+func refusedHere(err error) bool {
+	return errors.Is(err, codegen.ErrOverBudget) || errors.Is(err, codegen.ErrTooManyTokens)
+}
+
+// v1WriteScope is the prefix of the cached reads that a write to target
+// may change: those of the organization its path names
+// ([/alpha|/beta]/organizations/{org}/...), or, when it names none, every
+// read of the token.
+func v1WriteScope(target string) string {
+	path, _, _ := strings.Cut(target, "?")
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if v := unescaped(segs[0]); v == "alpha" || v == "beta" {
+		segs = segs[1:]
+	}
+	if len(segs) < 2 || unescaped(segs[0]) != "organizations" {
+		return ""
+	}
+	org, err := strconv.ParseInt(unescaped(segs[1]), 10, 64)
+	if err != nil {
+		return ""
+	}
+	return orgName(org)
+}
+
+// unescaped is seg without its %-escapes; CheckTarget refused a target
+// whose escapes are malformed.
+func unescaped(seg string) string {
+	s, _ := url.PathUnescape(seg)
+	return s
 }
 
 // nameRoute names r's route, for the metrics and the access log, after the

@@ -16,13 +16,13 @@ func addRoutes(r chi.Router, d Deps) {
 	orgs := newOrgResolver(d.Client, d.Config.OrgID)
 	maxBody, scan := d.Config.MaxBodyBytes, d.Config.FilterScanLimit
 	bodies := newBodyLimits(maxBody, d.Config.MaxInflightBodyBytes)
-	rd := &reads{cache: d.Cache}
+	rd := &reads{cache: d.Cache, answers: d.Client}
 
 	r.NotFound(apiHandler(notFound).ServeHTTP)
 	r.MethodNotAllowed(apiHandler(methodNotAllowed).ServeHTTP)
 
 	r.Method(http.MethodGet, "/health", handleHealth(d.Version, d.mode(), d.Started))
-	r.Method(http.MethodGet, "/ready", handleReady(&readiness{client: d.Client, token: d.Config.APIToken, ttl: 5 * time.Second, timeout: 2 * time.Second}))
+	r.Method(http.MethodGet, "/ready", handleReady(&readiness{client: d.Client, token: d.Config.APIToken, ttl: 5 * time.Second, timeout: 2 * time.Second, shared: d.Shared}))
 	r.Method(http.MethodGet, "/metrics", handleMetrics(d.Metrics.Handler()))
 	r.Method(http.MethodGet, "/openapi.json", handleOpenAPI(specWithInfo(docs.OpenAPI, d.Config.Title, d.apiVersion())))
 	r.Method(http.MethodGet, "/docs", handleDocsIndex())
@@ -52,7 +52,7 @@ func addRoutes(r chi.Router, d Deps) {
 		r.Method(http.MethodGet, "/users", handleUsers(d.Client, orgs, rd))
 		r.Method(http.MethodGet, "/users/{id}", handleUser(d.Client, orgs, rd))
 		r.Method(http.MethodGet, "/integrations", handleIntegrations(d.Client, orgs, rd))
-		v1 := handleV1(d.Client, bodies) // the Codegen API itself, passed through
+		v1 := handleV1(d.Client, bodies, rd) // the Codegen API itself, passed through
 		r.Method(http.MethodGet, "/v1/*", v1.get())
 		r.Method(http.MethodPost, "/v1/*", v1.post())
 		r.Method(http.MethodPut, "/v1/*", v1.put())

@@ -43,6 +43,10 @@ type Deps struct {
 	Version string
 	// Started is when the process started, for /health's uptime.
 	Started time.Time
+	// Shared, if set, reports the shared mode's health (REDIS_URL): nil
+	// while Redis answers, an error while this replica works alone. /ready
+	// reports it without failing on it.
+	Shared func() error
 }
 
 // apiVersion is the version the API documentation shows.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -41,6 +42,11 @@ type feedPoller struct {
 	fatal    error       // 401/403/404: the feed cannot go on
 	trouble  error       // the latest transient failure
 	troubleV int         // bumped on every transient failure
+	epoch    int         // bumped when the numbering changed under the subscribers: each resends a snapshot
+	alone    bool        // in shared mode: events were numbered here while the store was out of reach
+
+	leading atomic.Bool // in shared mode: this replica holds the feed's lease
+	lead1   leaderState // while leading
 }
 
 // feedEvent is one numbered run event.
@@ -96,7 +102,7 @@ func (h *Hub) joinFeed(s *Subscription, org int64) error {
 	f := h.feeds[k]
 	if f == nil {
 		f = &feedPoller{hub: h, key: k, token: s.token, org: org, changed: make(chan struct{}), seq: nextFeedBase(time.Now()) - 1,
-			maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
+			alone: h.Shared != nil, maxEntries: positiveOr(h.FeedHistoryEntries, 500), maxBytes: positiveOr(h.FeedHistoryBytes, 1<<20)}
 		h.feeds[k] = f
 		go f.loop(h.begin(&f.life, k.token, func() { delete(h.feeds, k) }))
 	}
@@ -108,10 +114,22 @@ func (h *Hub) joinFeed(s *Subscription, org int64) error {
 	return nil
 }
 
-// loop polls until a fatal error occurs or ctx ends: every base interval,
-// twice as often after a change, and up to 2.5 times as long when idle.
+// loop follows the feed until a fatal error occurs or ctx ends: alone, or
+// with the other replicas when the Hub has a Shared store.
 func (f *feedPoller) loop(ctx context.Context) {
 	defer f.hub.wg.Done()
+	if f.hub.Shared != nil {
+		f.hub.share(ctx, f)
+		return
+	}
+	f.pollLoop(ctx, nil)
+}
+
+// pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
+// returns false: every base interval, twice as often after a change, and
+// up to 2.5 times as long when idle. after is called after every poll,
+// failed or not, and before a fatal error ends the loop.
+func (f *feedPoller) pollLoop(ctx context.Context, after func() bool) {
 	base := f.hub.interval()
 	wait, failures := base, 0
 	for {
@@ -129,12 +147,18 @@ func (f *feedPoller) loop(ctx context.Context) {
 		case isFatal(err):
 			f.update(func() { f.fatal = err })
 			f.log("runs feed poller stopped", err)
+			if after != nil {
+				after()
+			}
 			return
 		default:
 			failures++
 			wait = retryWait(f.budget, err, failures, base)
 			f.update(func() { f.trouble, f.troubleV = err, f.troubleV+1 })
 			f.log("runs feed poll failed; retrying", err)
+		}
+		if after != nil && !after() {
+			return
 		}
 		if !codegen.Sleep(ctx, wait) {
 			return
@@ -166,18 +190,24 @@ func (f *feedPoller) poll(ctx context.Context) (active bool, err error) {
 	return active, nil
 }
 
-// parseFeedPage reads a page of runs, keeping the first limit of them. A
-// run without an id cannot be followed and is left out, and so is a run
-// listed again (the page moved while upstream read it, or upstream is
-// hostile): its other copy would look like a change on every read.
+// parseFeedPage reads a page of runs, keeping the first limit of them (see
+// feedRuns).
 func parseFeedPage(body []byte, limit int) ([]feedRun, error) {
 	var page codegen.RawPage
 	if err := json.Unmarshal(body, &page); err != nil {
 		return nil, fmt.Errorf("%w: decoding runs: %w", codegen.ErrBadResponse, err)
 	}
-	runs := make([]feedRun, 0, min(len(page.Items), limit))
+	return feedRuns(page.Items, limit), nil
+}
+
+// feedRuns reads the first limit runs of a page's items. A run without an
+// id cannot be followed and is left out, and so is a run listed again (the
+// page moved while upstream read it, or upstream is hostile): its other
+// copy would look like a change on every read.
+func feedRuns(items []json.RawMessage, limit int) []feedRun {
+	runs := make([]feedRun, 0, min(len(items), limit))
 	seen := make(map[string]bool, cap(runs))
-	for _, item := range page.Items {
+	for _, item := range items {
 		if len(runs) == limit {
 			break
 		}
@@ -194,7 +224,7 @@ func parseFeedPage(body []byte, limit int) ([]feedRun, error) {
 		mark := string(r.Status) + "\x00" + string(r.Summary) + "\x00" + string(r.GithubPullRequests)
 		runs = append(runs, feedRun{id: string(r.ID), data: item, mark: mark})
 	}
-	return runs, nil
+	return runs
 }
 
 // apply numbers an event, in page order, for each run of runs that the last

@@ -20,6 +20,7 @@ type feedView struct {
 	fatal    error
 	trouble  error
 	troubleV int
+	epoch    int
 	changed  <-chan struct{}
 }
 
@@ -29,7 +30,7 @@ func (f *feedPoller) view(after int64) feedView {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	v := feedView{first: f.seq + 1 - int64(len(f.events)), seq: f.seq, page: f.page, polled: f.polled, fatal: f.fatal,
-		trouble: f.trouble, troubleV: f.troubleV, changed: f.changed}
+		trouble: f.trouble, troubleV: f.troubleV, epoch: f.epoch, changed: f.changed}
 	if after >= v.first-1 && after < f.seq {
 		v.events = f.events[after-v.first+1 : len(f.events) : len(f.events)]
 	}
@@ -49,6 +50,7 @@ type feedCursor struct {
 	pos      int64
 	snapshot bool
 	troubleV int
+	epoch    int // the feed's numbering the client has
 }
 
 // resetData is the data of a reset event.
@@ -74,7 +76,7 @@ func (s *Subscription) RunFeed(ctx context.Context, w *Writer, after int64, hear
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.hub.stopping, cancel)()
-	c := feedCursor{pos: after, snapshot: after < 0 || s.late}
+	c := feedCursor{pos: after, snapshot: after < 0 || s.late, epoch: s.f.view(after).epoch}
 	if answered, _, _ := s.f.answered(); !answered {
 		w.Waiting()
 	}
@@ -108,6 +110,9 @@ func (s *Subscription) feedStep(w *Writer, c *feedCursor, v feedView, render fun
 			w.Event("error", render(v.trouble))
 		}
 		c.troubleV = v.troubleV
+	}
+	if v.epoch != c.epoch { // the numbering changed: a resume would skip or repeat
+		c.epoch, c.snapshot = v.epoch, true
 	}
 	switch {
 	case v.fatal != nil:

@@ -2,6 +2,22 @@ package stream
 
 import "encoding/json"
 
+// keepAt adds logs, the first at position from, to the history: those it
+// holds already are skipped, and when from is past its end the history
+// starts again at from (whoever needs the positions between reads them from
+// upstream). Then it keeps them as keep does. With one writer, from is
+// always the end; in shared mode a replica's history also takes entries
+// from the shared one. p.mu is held.
+func (p *poller) keepAt(from int, logs []json.RawMessage, total *int) {
+	end := p.base + len(p.logs)
+	if from > end {
+		p.base, p.logs, p.size = from, nil, 0
+		end = from
+	}
+	logs = logs[min(end-from, len(logs)):]
+	p.keep(logs, total)
+}
+
 // keep adds a page of logs read at the end of the history and drops the
 // oldest entries past the bounds. When the run has more entries past the
 // page than the history can hold, the history jumps to the latest ones,

@@ -15,6 +15,12 @@
 // stream, so a thousand waiters on one run cost the upstream what one
 // stream does. Log and feed pollers of one token share its budget, and
 // every subscription of either kind counts against the same limits.
+//
+// With a Shared store (Redis, for replicas behind a balancer), the pollers
+// of one (token, organization, run) or runs feed on every replica share
+// too: the one replica holding the scope's lease polls upstream and writes
+// the shared history, the others serve their subscribers from it, and a
+// replica that cannot reach the store polls alone until it can (share.go).
 package stream
 
 import (
@@ -84,6 +90,11 @@ type Hub struct {
 	FeedHistoryBytes   int
 	// Logger receives poller errors. If nil, they are not logged.
 	Logger *slog.Logger
+	// Shared, if set, is the store replicas share (REDIS_URL): each run's
+	// and feed's poller runs on one replica at a time, among those with a
+	// subscriber, and the others serve their subscribers from the shared
+	// history. If nil, every poller works alone, in memory.
+	Shared Shared
 
 	mu         sync.Mutex
 	pollers    map[key]*poller

@@ -19,6 +19,7 @@ type life struct {
 	linger  *time.Timer
 	wanted  chan struct{} // while nobody is subscribed: closed when someone is
 	removed bool          // forgotten and stopped
+	onIdle  func()        // if set, called once when the last subscriber leaves
 }
 
 // readAllowed waits until the poller whose life is l has a subscriber and
@@ -90,6 +91,10 @@ func (h *Hub) release(s *Subscription) {
 		return
 	}
 	l.wanted = make(chan struct{})
+	if l.onIdle != nil {
+		l.onIdle()
+		l.onIdle = nil
+	}
 	if l.linger != nil {
 		l.linger.Stop()
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
@@ -51,12 +52,28 @@ type poller struct {
 	reads     int  // upstream log reads started, numbered from 1
 	described int  // the read that last described the run (status, event, current)
 	recheck   bool // a waiter wants the run described at the next read even if its status stays
+
+	leading  atomic.Bool // in shared mode: this replica holds the run's lease
+	lead1    leaderState // while leading
+	seenRead int         // in shared mode, guarded by mu: the leader's describing read last taken from the meta
 }
 
-// loop polls until a fatal error occurs or ctx ends. Once the run is done
-// it polls again only when a subscriber asks (see askRecheck).
+// loop follows the run until a fatal error occurs or ctx ends: alone, or
+// with the other replicas when the Hub has a Shared store.
 func (p *poller) loop(ctx context.Context) {
 	defer p.hub.wg.Done()
+	if p.hub.Shared != nil {
+		p.hub.share(ctx, p)
+		return
+	}
+	p.pollLoop(ctx, nil)
+}
+
+// pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
+// returns false; after is called after every poll, failed or not, and
+// before a fatal error ends the loop. Once the run is done it polls again
+// only when a subscriber asks (see askRecheck).
+func (p *poller) pollLoop(ctx context.Context, after func() bool) {
 	base := p.hub.interval()
 	wait, failures := base, 0
 	for {
@@ -74,12 +91,18 @@ func (p *poller) loop(ctx context.Context) {
 		case isFatal(err):
 			p.update(func() { p.fatal = err })
 			p.log("stream poller stopped", err)
+			if after != nil {
+				after()
+			}
 			return
 		default:
 			failures++
 			wait = retryWait(p.budget, err, failures, base)
 			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
 			p.log("stream poll failed; retrying", err)
+		}
+		if after != nil && !after() {
+			return
 		}
 		if !p.sleep(ctx, wait, failures == 0) {
 			return
@@ -128,7 +151,7 @@ func (p *poller) poll(ctx context.Context) (active bool, err error) {
 			event, final, got = p.describe(ctx, body)
 		}
 		p.update(func() {
-			p.keep(page.Logs, page.TotalLogs)
+			p.keepAt(next, page.Logs, page.TotalLogs)
 			p.trouble = nil
 			if describe && (p.statusV == 0 || status != p.status) {
 				p.status, p.statusV, p.event = status, p.statusV+1, event
