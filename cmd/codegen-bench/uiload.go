@@ -25,6 +25,7 @@ import (
 type uiOpts struct {
 	dir, proxyBin       string
 	ks                  []int
+	replicas            int // if above 1, the shared mode through a balancer: see runUICluster
 	duration            time.Duration
 	listEvery, runEvery time.Duration
 }
@@ -37,6 +38,7 @@ func parseUIOpts(args []string) (uiOpts, error) {
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long each tab count runs")
 	fs.DurationVar(&o.listEvery, "list-every", 5*time.Second, "each tab's run list poll interval")
 	fs.DurationVar(&o.runEvery, "run-every", 3*time.Second, "each tab's run poll interval")
+	fs.IntVar(&o.replicas, "replicas", 0, "if above 1: compare one replica with this many sharing a redis-server behind nginx")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -50,13 +52,28 @@ func parseUIOpts(args []string) (uiOpts, error) {
 	return o, nil
 }
 
+// startLimitedSandbox serves a limitedSandbox on a loopback listener
+// until stop is called.
+func startLimitedSandbox() (*limitedSandbox, net.Listener, func(), error) {
+	up := &limitedSandbox{sb: sandbox.New(sandbox.Options{RateLimits: true}), calls: map[string]int{}, tooMany: map[string]int{},
+		logReads: map[string]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // closed by stop
+	return up, ln, func() { srv.Close() }, nil
+}
+
 // limitedSandbox is the upstream: the sandbox with the API's documented
 // per-token limits, counting calls and 429s per token.
 type limitedSandbox struct {
-	sb      http.Handler
-	mu      sync.Mutex
-	calls   map[string]int // by token
-	tooMany map[string]int
+	sb       http.Handler
+	mu       sync.Mutex
+	calls    map[string]int // by token
+	tooMany  map[string]int
+	logReads map[string]int
 }
 
 func (s *limitedSandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +82,9 @@ func (s *limitedSandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok := r.Header.Get("Authorization")
 	s.mu.Lock()
 	s.calls[tok]++
+	if strings.HasSuffix(r.URL.Path, "/logs") {
+		s.logReads[tok]++
+	}
 	if rec.status == http.StatusTooManyRequests {
 		s.tooMany[tok]++
 	}
@@ -75,6 +95,12 @@ func (s *limitedSandbox) counts(tok string) (calls, tooMany int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls["Bearer "+tok], s.tooMany["Bearer "+tok]
+}
+
+func (s *limitedSandbox) logReadsOf(tok string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logReads["Bearer "+tok]
 }
 
 type statusRecorder struct {
@@ -103,14 +129,14 @@ type uiResult struct {
 // and through nginx (REST only), against the rate-limited sandbox, and
 // writes a Markdown table.
 func runUILoad(ctx context.Context, o uiOpts, w io.Writer) error {
-	up := &limitedSandbox{sb: sandbox.New(sandbox.Options{RateLimits: true}), calls: map[string]int{}, tooMany: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.replicas > 1 {
+		return runUICluster(ctx, o, w)
+	}
+	up, ln, stop, err := startLimitedSandbox()
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // closed below
-	defer srv.Close()
+	defer stop()
 	upURL := "http://" + ln.Addr().String()
 	addr, err := freeAddr()
 	if err != nil {
@@ -162,6 +188,12 @@ func runUILoad(ctx context.Context, o uiOpts, w io.Writer) error {
 const uiLogs = 40
 
 func writeUIRow(w io.Writer, o uiOpts, k int, target string, r *uiResult) {
+	fmt.Fprintln(w, "| "+strings.Join(uiCells(o, k, target, r), " | ")+" |")
+}
+
+// uiCells are a row's cells: tabs, target, requests, non-2xx, events, Age,
+// upstream calls a minute and upstream 429s.
+func uiCells(o uiOpts, k int, target string, r *uiResult) []string {
 	var codes []string
 	for code, n := range r.nonOK {
 		codes = append(codes, fmt.Sprintf("%d: %d", code, n))
@@ -174,8 +206,8 @@ func writeUIRow(w io.Writer, o uiOpts, k int, target string, r *uiResult) {
 	if len(r.events) > 0 {
 		events = fmt.Sprintf("%d-%d of %d", slices.Min(r.events), slices.Max(r.events), uiLogs)
 	}
-	fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %d s | %.1f | %d |\n", k, target, r.requests.Load(), nonOK, events, r.maxAge,
-		float64(r.upCalls)/o.duration.Minutes(), r.up429s)
+	return []string{strconv.Itoa(k), target, strconv.FormatInt(r.requests.Load(), 10), nonOK, events,
+		fmt.Sprintf("%d s", r.maxAge), fmt.Sprintf("%.1f", float64(r.upCalls)/o.duration.Minutes()), strconv.Itoa(r.up429s)}
 }
 
 // uiRound creates a live run (directly upstream, not counted against the

@@ -58,16 +58,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if viaProxy && !cfg.Sandbox {
 		logger.Info("calling the Codegen API through the HTTP proxy the environment names")
 	}
-	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
-		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m)}
-	defer client.CloseIdleConnections()
 	shared, err := startShared(cfg, m, logger)
 	if err != nil {
 		return err
 	}
+	var cc *cluster.Client // the budget's and the read cache's, when shared
 	if shared != nil {
+		cc = shared.Client
 		defer shared.Client.Close() // after the hub's Close, which gives its leases up
 	}
+	client := &codegen.Client{BaseURL: baseURL, NewPool: newPool, MaxPools: cfg.UpstreamPools, MaxInFlightBytes: cfg.MaxInflightAnswerBytes,
+		Timeout: cfg.UpstreamTimeout, RequestID: server.RequestID, Observe: m.ObserveUpstream, Budget: newBudget(cfg, m, cc)}
+	defer client.CloseIdleConnections()
 	streams := &stream.Hub{Client: client, Interval: cfg.StreamPoll, Budget: cfg.LogsBudget, Logger: logger,
 		MaxPerToken: cfg.StreamMaxPerToken, MaxStreams: cfg.StreamMax, HistoryEntries: cfg.StreamHistoryEntries, HistoryBytes: cfg.StreamHistoryBytes,
 		FeedRuns: cfg.FeedRuns, FeedHistoryEntries: cfg.FeedHistoryEntries, FeedHistoryBytes: cfg.FeedHistoryBytes}
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m.WatchStreams(streams)
 	handler, err := server.NewServer(server.Deps{
 		Logger: logger, Config: cfg, Client: client, Streams: streams, Metrics: m, Version: buildVersion(), Started: started,
-		Cache:  newCache(cfg, m),
+		Cache:  newCache(cfg, m, cc),
 		Shared: sharedReady(shared),
 	})
 	if err != nil {
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // startShared connects to REDIS_URL, if set, for the replicas' shared
-// streams, and registers the shared mode's metrics. It does not wait for
+// streams, budget and read cache, and registers the shared mode's metrics. It does not wait for
 // Redis: a replica that cannot reach it works alone and reports degraded
 // until it can. It returns nil without REDIS_URL.
 func startShared(cfg config.Config, m *metrics.Metrics, logger *slog.Logger) (*cluster.StreamShare, error) {
@@ -104,7 +106,7 @@ func startShared(cfg config.Config, m *metrics.Metrics, logger *slog.Logger) (*c
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("shared mode: replicas share stream pollers and histories through Redis", "redis_timeout", cfg.RedisTimeout.String())
+	logger.Info("shared mode: replicas share stream pollers, histories, the per-token budget and the read cache through Redis", "redis_timeout", cfg.RedisTimeout.String())
 	return &cluster.StreamShare{Client: cc, Logs: &cluster.History{Client: cc, MaxLen: cfg.StreamHistoryEntries},
 		Feed: &cluster.History{Client: cc, MaxLen: cfg.FeedHistoryEntries}}, nil
 }

@@ -207,12 +207,18 @@ func (st *tokenState) idle(now time.Time) bool {
 // bursts is each class's burst; see Budget.
 var bursts = [...]int{codegen.ClassGeneral: 10, codegen.ClassLogs: 5, codegen.ClassCreate: 5}
 
-// newLimiter returns a full bucket for class c, refilled at
-// (n - burst - 1) per window of its documented limit of n.
-func newLimiter(c codegen.Class) *rate.Limiter {
+// Pace returns class c's bucket: burst calls at once, refilled by refill
+// calls per window of its documented limit of n (refill is n - burst - 1).
+// A shared budget paces with the same buckets.
+func Pace(c codegen.Class) (burst, refill int, window time.Duration) {
 	n, window := c.Limit()
-	burst := bursts[c]
-	return rate.NewLimiter(rate.Limit(float64(n-burst-1)/window.Seconds()), burst)
+	return bursts[c], n - bursts[c] - 1, window
+}
+
+// newLimiter returns a full bucket for class c, paced as Pace says.
+func newLimiter(c codegen.Class) *rate.Limiter {
+	burst, refill, window := Pace(c)
+	return rate.NewLimiter(rate.Limit(float64(refill)/window.Seconds()), burst)
 }
 
 // Tokens reports how many tokens' buckets are kept.

@@ -173,12 +173,12 @@ func (c *Cache) Read(ctx context.Context, k Key, class Class, fetch func(context
 	case res.Err != nil && overBudget(res.Err) && had && old.Status == http.StatusOK && now.Sub(old.Stored) < old.TTL+c.maxStale():
 		c.observe(class, Stale)
 		return c.answer(old, now, hitStatus(old, now)+"; detail=over-budget")
-	case !led:
+	case !led || e.remote:
 		c.observe(class, Coalesced)
 	default:
 		c.observe(class, Miss)
 	}
-	status := fwdStatus(had, e, res.Shared)
+	status := fwdStatus(had, e, res.Shared || e.remote)
 	if res.Err != nil {
 		if errors.Is(res.Err, codegen.ErrOverBudget) {
 			status = "codegen-proxy; detail=over-budget" // nothing went upstream
@@ -211,12 +211,20 @@ type filled struct {
 	entry  Entry
 	status int // the upstream's status; 0 when none came
 	stored bool
+	remote bool // another process made the call (see Coalescer)
 }
 
 // fill makes the upstream call and keeps its answer: a 200 for the class's
 // freshness, a 404 for NotFound, nothing else.
 func (c *Cache) fill(ctx context.Context, store Store, k Key, class Class, gen uint64,
 	fetch func(context.Context) ([]byte, error)) (filled, error) {
+	if co, ok := store.(Coalescer); ok {
+		e, found, release := co.Await(ctx, k, gen)
+		if found {
+			return fromOther(e)
+		}
+		defer release() // once the answer is kept, or not
+	}
 	body, err := fetch(ctx) // detached and bounded by join
 	var apiErr *codegen.Error
 	switch {

@@ -2,7 +2,35 @@ package cache
 
 import (
 	"context"
+	"net/http"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
+
+// Coalescer is a Store that several processes share and that coalesces
+// their upstream calls too: while one process calls upstream for a key, the
+// others wait for the entry it keeps. The Cache coalesces the calls within
+// its process first, so one read per process at most waits in Await.
+type Coalescer interface {
+	Store
+	// Await is called before an upstream call for k, read at generation
+	// gen. It returns a fresh entry that another process kept for k
+	// meanwhile (found true), or, when this process is to make the call,
+	// found false and release, which the Cache calls once the answer is
+	// kept or the call failed. Await gives up waiting when ctx ends.
+	Await(ctx context.Context, k Key, gen uint64) (e Entry, found bool, release func())
+}
+
+// fromOther is what a fill gives when another process made the call and
+// kept e: its answer, or for a kept 404 the error the call gave.
+func fromOther(e Entry) (filled, error) {
+	f := filled{status: e.Status, remote: true}
+	if e.Status == http.StatusNotFound {
+		return f, &codegen.Error{Op: "cached", StatusCode: http.StatusNotFound, Message: string(e.Body)}
+	}
+	f.entry = e
+	return f, nil
+}
 
 // flightKey names a shared call: the read and the token's generation when
 // it was asked. A read asked after a write of the token (Invalidate moves

@@ -18,7 +18,17 @@ type Limit struct {
 	Rate   int
 	Period time.Duration
 	Burst  int
+	// Reserve is how many calls of Burst this caller leaves to callers
+	// that leave none: it is refused once Reserve or fewer are left. It
+	// does the same as a smaller Burst on the shared state, and also on a
+	// degraded replica's local limiter, which is shared by the callers of
+	// one class whatever their Reserve (a smaller Burst would start it
+	// afresh). It is capped at Burst less one.
+	Reserve int
 }
+
+// reserve is l.Reserve within [0, Burst-1].
+func (l Limit) reserve() int { return max(min(l.Reserve, l.Burst-1), 0) }
 
 // Budget paces each token's upstream calls per class on the Redis server's
 // clock (GCRA, github.com/go-redis/redis_rate), so that all replicas
@@ -53,7 +63,7 @@ type localKey struct {
 type localLimiter struct {
 	lim      *rate.Limiter
 	replicas int
-	limit    Limit
+	limit    Limit // Reserve left out
 }
 
 // Allow counts one call of class by tok if the budget has room, and
@@ -85,7 +95,8 @@ func (b *Budget) allowShared(ctx context.Context, tok TokenHash, class string, l
 	if paused > 0 {
 		return false, paused, nil
 	}
-	res, err := b.limiter.Allow(ctx, b.key(tok, class), redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst})
+	rl := redis_rate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst - l.reserve()}
+	res, err := b.limiter.Allow(ctx, b.key(tok, class), rl)
 	if c.note(err) != nil {
 		return false, 0, err
 	}
@@ -147,7 +158,8 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 	defer b.mu.Unlock()
 	k := localKey{tok, class}
 	ll := b.local[k]
-	if ll == nil || ll.replicas != n || ll.limit != l {
+	shape := Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst}
+	if ll == nil || ll.replicas != n || ll.limit != shape {
 		if b.local == nil || len(b.local) >= b.maxLocal() {
 			b.local = map[localKey]*localLimiter{}
 		}
@@ -157,16 +169,24 @@ func (b *Budget) allowLocal(tok TokenHash, class string, l Limit) (bool, time.Du
 		// replicas) is a burst of one that starts spent: the first call
 		// waits for the replica's share of the rate.
 		share := l.Burst / n
-		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(share, 1)), replicas: n, limit: l}
+		ll = &localLimiter{lim: rate.NewLimiter(rate.Every(every), max(share, 1)), replicas: n, limit: shape}
 		if share == 0 {
 			ll.lim.Allow()
 		}
 		b.local[k] = ll
 	}
-	r := ll.lim.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
-		return false, d
+	if ll.lim.Limit() == rate.Inf {
+		return true, 0
+	}
+	// The reserve shrinks with the share, rounded up, leaving one call.
+	keep := max(min((l.reserve()*ll.lim.Burst()+l.Burst-1)/max(l.Burst, 1), ll.lim.Burst()-1), 0)
+	now := time.Now()
+	if tokens := ll.lim.TokensAt(now); tokens < float64(1+keep) {
+		secs := (float64(1+keep) - tokens) / float64(ll.lim.Limit())
+		return false, max(time.Duration(secs*float64(time.Second)), time.Millisecond)
+	}
+	if !ll.lim.AllowN(now, 1) {
+		return false, time.Millisecond
 	}
 	return true, 0
 }
