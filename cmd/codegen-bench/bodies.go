@@ -107,7 +107,7 @@ func bodiesRound(ctx context.Context, o bodiesOpts, up *proc, body []byte, n int
 	if err != nil {
 		return bodiesResult{}, err
 	}
-	env := []string{"PORT=" + strings.Split(addr, ":")[1], "LOG_FORMAT=json", "SANDBOX_RATE_LIMITS=false"}
+	env := []string{"PORT=" + strings.Split(addr, ":")[1], "LOG_FORMAT=json", "SANDBOX_RATE_LIMITS=false", "UPSTREAM_BUDGET=false"}
 	var args []string
 	if o.sandbox {
 		args = []string{"--sandbox"}

@@ -61,7 +61,10 @@ func startLegs(o httpOpts, self string, lat time.Duration) ([]leg, func(), error
 		return nil, stop, err
 	}
 	env := append([]string{"PORT=" + strings.Split(addr, ":")[1], "CODEGEN_BASE_URL=http://" + up.addr + "/v1",
-		"CODEGEN_ORG_ID=323", "LOG_FORMAT=json"}, o.proxyEnv...)
+		"CODEGEN_ORG_ID=323", "LOG_FORMAT=json",
+		// The bare hop, as the other legs make it: no read from the cache,
+		// no pacing of the bench's one token to the API's limits.
+		"UPSTREAM_BUDGET=false", "READ_CACHE=false"}, o.proxyEnv...)
 	cp, err := startProc(o.dir, "codegen-proxy", addr, env, o.proxyBin)
 	if err != nil {
 		stop()

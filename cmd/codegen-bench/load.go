@@ -86,7 +86,8 @@ func runLoad(ctx context.Context, o loadOpts, w io.Writer) error {
 		return err
 	}
 	cp, err := startProc(o.dir, "codegen-proxy-load", addr, []string{"PORT=" + strings.Split(addr, ":")[1],
-		"SANDBOX_RATE_LIMITS=false", "SANDBOX_STEP=1s", "LOG_FORMAT=json", "PPROF_ADDR=" + pprofAddr}, o.proxyBin, "--sandbox")
+		"SANDBOX_RATE_LIMITS=false", "SANDBOX_STEP=1s", "LOG_FORMAT=json", "PPROF_ADDR=" + pprofAddr,
+		"UPSTREAM_BUDGET=false", "READ_CACHE=false"}, o.proxyBin, "--sandbox")
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,11 @@ import (
 
 // newBudget returns the per-token upstream budget the settings describe,
 // reporting its waits and refusals to m: shared through cc's Redis if cc
-// is not nil, else in memory.
+// is not nil, else in memory; nil when UPSTREAM_BUDGET is off.
 func newBudget(cfg config.Config, m *metrics.Metrics, cc *cluster.Client) codegen.Budget {
+	if !cfg.UpstreamBudget {
+		return nil // a nil interface: no pacing at all
+	}
 	maxWait, reserve := cfg.BudgetMaxWait, cfg.BudgetStreamReserve
 	if maxWait == 0 {
 		maxWait = -1 // the setting's 0s: never wait
@@ -34,8 +37,11 @@ func newBudget(cfg config.Config, m *metrics.Metrics, cc *cluster.Client) codege
 
 // newCache returns the REST read cache the settings describe, reporting
 // its reads to m: its entries in cc's Redis if cc is not nil (and in
-// memory while Redis is down), else in memory.
+// memory while Redis is down), else in memory; nil when READ_CACHE is off.
 func newCache(cfg config.Config, m *metrics.Metrics, cc *cluster.Client) *cache.Cache {
+	if !cfg.ReadCache {
+		return nil // the server reads upstream every time, without cache headers
+	}
 	var fresh [cache.NumClasses]time.Duration
 	fresh[cache.ClassRun], fresh[cache.ClassRunList] = cfg.CacheFreshRun, cfg.CacheFreshRunList
 	fresh[cache.ClassLogs], fresh[cache.ClassOrg] = cfg.CacheFreshLogs, cfg.CacheFreshOrg

@@ -111,6 +111,11 @@ type Config struct {
 	FeedRuns           int
 	FeedHistoryEntries int
 	FeedHistoryBytes   int
+	// UpstreamBudget paces each token's upstream calls (UPSTREAM_BUDGET);
+	// ReadCache coalesces and caches REST reads (READ_CACHE). Both are on
+	// by default; off, they leave the bare hop to measure.
+	UpstreamBudget bool
+	ReadCache      bool
 	// BudgetMaxWait is the longest a request waits for a slot of its
 	// token's upstream budget before a 429 (BUDGET_MAX_WAIT; 0: never);
 	// BudgetStreamReserve the calls of each class's burst that only stream

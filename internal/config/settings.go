@@ -163,6 +163,10 @@ var settings = []setting{
 		positive(func(c *Config) *int { return &c.FeedHistoryEntries })},
 	{"feed-history-bytes", "N", "FEED_HISTORY_BYTES", "1048576", "bytes of run events a runs feed keeps",
 		positive(func(c *Config) *int { return &c.FeedHistoryBytes })},
+	{"upstream-budget", "BOOL", "UPSTREAM_BUDGET", "true", "pace each token's upstream calls to the API's documented limits (false: only to measure the bare hop, or for an upstream with other limits)",
+		boolean(func(c *Config) *bool { return &c.UpstreamBudget })},
+	{"read-cache", "BOOL", "READ_CACHE", "true", "coalesce and cache each token's REST reads (false: every read goes upstream; only to measure the bare hop)",
+		boolean(func(c *Config) *bool { return &c.ReadCache })},
 	{"budget-max-wait", "DURATION", "BUDGET_MAX_WAIT", "1s", "longest wait of a request for a slot of its token's upstream budget; past it 429 (0s: never wait)",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
