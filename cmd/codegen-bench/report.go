@@ -50,6 +50,15 @@ func runAll(ctx context.Context, args []string, dir string, stdout io.Writer) er
 	if err := runStream(ctx, so, w); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, "\n## UI workload: K tabs of one token against the documented limits")
+	uo, err := parseUIOpts([]string{"-proxy", *proxy})
+	if err != nil {
+		return err
+	}
+	uo.dir = dir
+	if err := runUILoad(ctx, uo, w); err != nil {
+		return err
+	}
 	if *out == "" {
 		return nil
 	}
