@@ -85,7 +85,7 @@ func TestRequestsWithABodyThatNeverComesAreAnsweredAtOnce(t *testing.T) {
 func TestBodiesMustKeepArriving(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, jsonAnswer(200, `{"id":1,"organization_id":323}`))
-	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.BodyReadTimeout = time.Second }})
+	proxy := newProxy(t, u, proxyOpts{config: func(c *config.Config) { c.BodyReadTimeout = 3 * time.Second }})
 	addr := strings.TrimPrefix(proxy, "http://")
 	head := "POST /agent-runs HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer " + secretToken + "\r\nContent-Type: application/json\r\n"
 
@@ -97,14 +97,15 @@ func TestBodiesMustKeepArriving(t *testing.T) {
 		t.Errorf("a stalled body: Connection: close %v, connection closed %v: want both", resp.Close, closed)
 	}
 
-	// 25 bytes, one every 100 ms: 2.5 s in all, over twice the timeout, with
-	// ten times the pace's margin under it for a loaded machine.
-	const slowBody = `{"prompt":"xxxxxxxxxxxx"}`
+	// 8 pieces, one every 500 ms: 4 s in all, over the 3 s timeout, with
+	// 2.5 s to spare between pieces for a loaded machine (a 1 s timeout
+	// against a 100 ms pace once failed under CI's load).
+	const slowBody = `{"prompt":"xxxxxxxxxxxxxxxxxxx"}` // 32 bytes
 	pr, pw := io.Pipe()
 	go func() {
-		for _, c := range []byte(slowBody) {
-			time.Sleep(100 * time.Millisecond) // paces the sender; nothing is asserted after it
-			pw.Write([]byte{c})
+		for i := 0; i < len(slowBody); i += 4 {
+			time.Sleep(500 * time.Millisecond) // paces the sender; nothing is asserted after it
+			pw.Write([]byte(slowBody[i : i+4]))
 		}
 		pw.Close()
 	}()
