@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -106,6 +107,9 @@ type call struct {
 	path   string // path and query below BaseURL, escaped, starting with "/"
 	body   []byte // JSON request body; nil for none
 	token  string
+	// header, for Forward, holds the caller's headers to send, sent in
+	// place of Accept: application/json; nil for the Client's own calls.
+	header http.Header
 }
 
 // do performs k, retrying as the Client's policy allows, and returns the
@@ -219,11 +223,14 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 		h["Authorization"] = []string{"Bearer " + k.token}
 	}
 	// Shared values: transports only read request headers.
-	h["Accept"] = jsonValue
+	if k.header == nil {
+		h["Accept"] = jsonValue
+	}
 	h["User-Agent"] = userAgent
 	if k.body != nil {
 		h["Content-Type"] = jsonValue // NewRequestWithContext set GetBody for the bytes.Reader
 	}
+	maps.Copy(h, k.header)
 	if c.RequestID != nil {
 		if id := c.RequestID(ctx); id != "" {
 			h["X-Request-Id"] = []string{id}

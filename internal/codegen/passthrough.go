@@ -202,7 +202,7 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 	defer cancel()
 	rt, pl := c.transportFor(token)
 	defer c.releasePool(pl)
-	k := call{op: "passthrough", method: method, path: target, body: body, token: token}
+	k := call{op: "passthrough", method: method, path: target, body: body, token: token, header: requestHeaders(header)}
 	key, class := KeyOf(token), ClassOf(method, target)
 	for attempt := 0; ; attempt++ {
 		if err := c.take(ctx, key, class); err != nil {
@@ -212,7 +212,7 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 			return nil, fmt.Errorf("%s: %w", k.op, err)
 		}
 		last := attempt >= c.retries()
-		f, retry, err := c.forwardOnce(ctx, rt, k, header, last)
+		f, retry, err := c.forwardOnce(ctx, rt, k, last)
 		if err == nil && f.Status == http.StatusTooManyRequests {
 			c.notePause(key, class, f.Header.Get("Retry-After"))
 		}
@@ -238,17 +238,11 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 // attempt failed, or answered 502/503/504 without Retry-After to a GET
 // that is not the last attempt, and may be made again; its answer is then
 // dropped.
-func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, header http.Header, last bool) (f *Forwarded, retry bool, err error) {
+func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, last bool) (f *Forwarded, retry bool, err error) {
 	stale := new(staleCheck)
 	req, err := c.newRequest(stale.withTrace(ctx), k)
 	if err != nil {
 		return nil, false, err
-	}
-	delete(req.Header, "Accept") // the caller's, if any
-	for _, name := range forwardedRequestHeaders {
-		if vs := header.Values(name); len(vs) > 0 {
-			req.Header[textproto.CanonicalMIMEHeaderKey(name)] = vs
-		}
 	}
 	start := time.Now()
 	resp, err := rt.RoundTrip(req)
@@ -290,9 +284,17 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 }
 
 // answerHeaders copies the headers of ForwardedAnswerHeaders out of h.
-func answerHeaders(h http.Header) http.Header {
+func answerHeaders(h http.Header) http.Header { return allowed(h, forwardedAnswerHeaders) }
+
+// requestHeaders copies the headers of ForwardedRequestHeaders out of h,
+// into a header that is not nil, so that Forward never sends the Client's
+// Accept.
+func requestHeaders(h http.Header) http.Header { return allowed(h, forwardedRequestHeaders) }
+
+// allowed copies the headers named in names out of h.
+func allowed(h http.Header, names []string) http.Header {
 	out := make(http.Header, 4)
-	for _, name := range forwardedAnswerHeaders {
+	for _, name := range names {
 		if vs := h.Values(name); len(vs) > 0 {
 			out[textproto.CanonicalMIMEHeaderKey(name)] = vs
 		}
