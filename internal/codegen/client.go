@@ -166,47 +166,73 @@ func (c *Client) contextError(parent, ctx context.Context, op string) error {
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
 func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (body []byte, retry bool, err error) {
-	stale := new(staleCheck)
-	req, err := c.newRequest(stale.withTrace(ctx), k)
+	resp, start, retry, err := c.roundTrip(ctx, rt, k)
 	if err != nil {
-		return nil, false, err
-	}
-	start := time.Now()
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		c.observe(k.op, 0, start)
-		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+		return nil, retry, err
 	}
 	defer resp.Body.Close()
-	idempotent := k.method == http.MethodGet
-	if stale.stale.Load() {
-		c.observe(k.op, 0, start)
-		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
-	}
 	body, held, err := c.readBody(resp)
 	defer func() { c.release(ctx, held, err == nil) }()
 	c.observe(k.op, resp.StatusCode, start)
-	switch {
-	case errors.Is(err, ErrBusy):
-		return nil, false, fmt.Errorf("%s: %w", k.op, err)
-	case err != nil:
-		// A broken connection may heal; a body over the limit will not.
-		retry := idempotent && !errors.Is(err, errTooLarge)
-		return nil, retry, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+	if err != nil {
+		retry, err = readFailed(k, err)
+		return nil, retry, err
 	}
 	switch {
 	case resp.StatusCode >= 400:
-		e := newError(k.op, resp, body)
-		// An answer that says when to come back is passed on, not retried
-		// at once against the API's wish.
-		retry := idempotent && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
-		return nil, retry, e
+		return nil, retryableAnswer(k.method, resp), newError(k.op, resp, body)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, resp.StatusCode)
 	case !validJSON(body):
 		return nil, false, fmt.Errorf("%w: %s: body is not valid JSON", ErrBadResponse, k.op)
 	}
 	return body, false, nil
+}
+
+// roundTrip sends one attempt of k through rt and returns the answer, its
+// body unread, and when the request was sent. The caller closes the body
+// and reports the answer to Observe. An attempt that gets no answer it may
+// use (the connection failed, or the answer arrived before the request was
+// sent) is reported to Observe here and fails, retry telling whether it
+// may be made again under k's method.
+func (c *Client) roundTrip(ctx context.Context, rt http.RoundTripper, k call) (resp *http.Response, start time.Time, retry bool, err error) {
+	stale := new(staleCheck)
+	req, err := c.newRequest(stale.withTrace(ctx), k)
+	if err != nil {
+		return nil, start, false, err
+	}
+	start = time.Now()
+	resp, err = rt.RoundTrip(req)
+	if err != nil {
+		c.observe(k.op, 0, start)
+		return nil, start, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+	}
+	if stale.stale.Load() {
+		resp.Body.Close()
+		c.observe(k.op, 0, start)
+		return nil, start, k.method == http.MethodGet,
+			fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
+	}
+	return resp, start, false, nil
+}
+
+// readFailed maps a readBody failure of k's answer: ErrBusy as it is, any
+// other an ErrBadResponse that a GET may retry, as a broken connection may
+// heal, unless the body was over the limit, which will not.
+func readFailed(k call, err error) (retry bool, _ error) {
+	if errors.Is(err, ErrBusy) {
+		return false, fmt.Errorf("%s: %w", k.op, err)
+	}
+	return k.method == http.MethodGet && !errors.Is(err, errTooLarge),
+		fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+}
+
+// retryableAnswer reports whether a call of method may be made again after
+// answer resp: a GET's 502, 503 or 504. An answer that says when to come
+// back (Retry-After) is passed on, not retried at once against the API's
+// wish.
+func retryableAnswer(method string, resp *http.Response) bool {
+	return method == http.MethodGet && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
 }
 
 func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ErrBadTarget is returned, wrapped, by CheckTarget and Forward for a path
@@ -239,23 +238,11 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 // that is not the last attempt, and may be made again; its answer is then
 // dropped.
 func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, last bool) (f *Forwarded, retry bool, err error) {
-	stale := new(staleCheck)
-	req, err := c.newRequest(stale.withTrace(ctx), k)
+	resp, start, retry, err := c.roundTrip(ctx, rt, k)
 	if err != nil {
-		return nil, false, err
-	}
-	start := time.Now()
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		c.observe(k.op, 0, start)
-		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+		return nil, retry, err
 	}
 	defer resp.Body.Close()
-	idempotent := k.method == http.MethodGet
-	if stale.stale.Load() {
-		c.observe(k.op, 0, start)
-		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
-	}
 	c.observe(k.op, resp.StatusCode, start)
 	if s := resp.StatusCode; s < 200 || s > 599 || (s >= 300 && s < 400 && s != http.StatusNotModified) {
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, s)
@@ -271,13 +258,11 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
-	retry = idempotent && !last && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
+	retry = !last && retryableAnswer(k.method, resp)
 	defer func() { c.release(ctx, held, err == nil && !retry) }()
-	switch {
-	case errors.Is(err, ErrBusy):
-		return nil, false, fmt.Errorf("%s: %w", k.op, err)
-	case err != nil:
-		return nil, idempotent && !errors.Is(err, errTooLarge), fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+	if err != nil {
+		retry, err = readFailed(k, err)
+		return nil, retry, err
 	}
 	f.Body = body
 	return f, retry, nil
