@@ -11,12 +11,9 @@ package codegen
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -115,58 +112,21 @@ type call struct {
 // do performs k, retrying as the Client's policy allows, and returns the
 // response body when the API answered 2xx with valid JSON.
 func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
-	parent := ctx
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
-	defer cancel()
-	rt, pl := c.transportFor(k.token)
-	defer c.releasePool(pl)
-	key, class := KeyOf(k.token), ClassOf(k.method, k.path)
-	var last error
-	for attempt := 0; ; attempt++ {
-		if err := c.take(ctx, key, class); err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return nil, c.contextError(parent, ctx, k.op)
-			case last != nil: // a retry found no slot: report what failed
-				return nil, last
-			}
-			return nil, fmt.Errorf("%s: %w", k.op, err)
-		}
-		body, retry, err := c.attempt(ctx, rt, k)
-		if err == nil {
-			return body, nil
-		}
-		last = err
-		c.noteAnswer(key, class, err)
-		if ctx.Err() != nil {
-			return nil, c.contextError(parent, ctx, k.op)
-		}
-		if !retry || attempt >= c.retries() || !Sleep(ctx, backoff(attempt)) {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, err
-		}
+	var body []byte
+	err := c.retrying(ctx, k, func(ctx context.Context, t try) (retry bool, err error) {
+		body, retry, err = c.attempt(ctx, t, k)
+		return retry, err
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-// contextError reports why ctx ended: the caller's context ended (its
-// error, wrapping its cause when it has one, such as a server's shutdown)
-// or the Client's timeout fired.
-func (c *Client) contextError(parent, ctx context.Context, op string) error {
-	if err := parent.Err(); err != nil {
-		if cause := context.Cause(parent); cause != err {
-			return fmt.Errorf("%w: %w", err, cause)
-		}
-		return err
-	}
-	return fmt.Errorf("%s: %w after %s", op, context.Cause(ctx), c.timeout())
+	return body, nil
 }
 
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
-func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (body []byte, retry bool, err error) {
-	resp, start, retry, err := c.roundTrip(ctx, rt, k)
+func (c *Client) attempt(ctx context.Context, t try, k call) (body []byte, retry bool, err error) {
+	resp, start, retry, err := c.roundTrip(ctx, t, k)
 	if err != nil {
 		return nil, retry, err
 	}
@@ -187,52 +147,6 @@ func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (bod
 		return nil, false, fmt.Errorf("%w: %s: body is not valid JSON", ErrBadResponse, k.op)
 	}
 	return body, false, nil
-}
-
-// roundTrip sends one attempt of k through rt and returns the answer, its
-// body unread, and when the request was sent. The caller closes the body
-// and reports the answer to Observe. An attempt that gets no answer it may
-// use (the connection failed, or the answer arrived before the request was
-// sent) is reported to Observe here and fails, retry telling whether it
-// may be made again under k's method.
-func (c *Client) roundTrip(ctx context.Context, rt http.RoundTripper, k call) (resp *http.Response, start time.Time, retry bool, err error) {
-	stale := new(staleCheck)
-	req, err := c.newRequest(stale.withTrace(ctx), k)
-	if err != nil {
-		return nil, start, false, err
-	}
-	start = time.Now()
-	resp, err = rt.RoundTrip(req)
-	if err != nil {
-		c.observe(k.op, 0, start)
-		return nil, start, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
-	}
-	if stale.stale.Load() {
-		resp.Body.Close()
-		c.observe(k.op, 0, start)
-		return nil, start, k.method == http.MethodGet,
-			fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
-	}
-	return resp, start, false, nil
-}
-
-// readFailed maps a readBody failure of k's answer: ErrBusy as it is, any
-// other an ErrBadResponse that a GET may retry, as a broken connection may
-// heal, unless the body was over the limit, which will not.
-func readFailed(k call, err error) (retry bool, _ error) {
-	if errors.Is(err, ErrBusy) {
-		return false, fmt.Errorf("%s: %w", k.op, err)
-	}
-	return k.method == http.MethodGet && !errors.Is(err, errTooLarge),
-		fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
-}
-
-// retryableAnswer reports whether a call of method may be made again after
-// answer resp: a GET's 502, 503 or 504. An answer that says when to come
-// back (Retry-After) is passed on, not retried at once against the API's
-// wish.
-func retryableAnswer(method string, resp *http.Response) bool {
-	return method == http.MethodGet && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
 }
 
 func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) {
@@ -268,50 +182,6 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 func (c *Client) observe(op string, status int, start time.Time) {
 	if c.Observe != nil {
 		c.Observe(op, status, time.Since(start))
-	}
-}
-
-// retryableTransport reports whether a request that failed with err before
-// any response may be sent again: any GET, and a POST only when the
-// connection was never opened.
-func retryableTransport(method string, err error) bool {
-	if method == http.MethodGet {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func retryableStatus(status int) bool {
-	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
-		status == http.StatusGatewayTimeout
-}
-
-// backoff returns the wait before retry number attempt+1: exponential from
-// 50 ms, capped at 1 s, with full jitter so retrying callers spread out.
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond << attempt
-	if d > time.Second || d <= 0 {
-		d = time.Second
-	}
-	return rand.N(d) + time.Millisecond
-}
-
-// Sleep waits d between two calls to the API: the Client between retries,
-// the stream pollers between polls. It returns false at once if ctx's
-// deadline comes sooner than d, and early if ctx ends, and reports whether
-// the full wait happened.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

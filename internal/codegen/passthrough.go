@@ -196,49 +196,27 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 	if len(body) == 0 {
 		body = nil
 	}
-	parent := ctx
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
-	defer cancel()
-	rt, pl := c.transportFor(token)
-	defer c.releasePool(pl)
 	k := call{op: "passthrough", method: method, path: target, body: body, token: token, header: requestHeaders(header)}
-	key, class := KeyOf(token), ClassOf(method, target)
-	for attempt := 0; ; attempt++ {
-		if err := c.take(ctx, key, class); err != nil {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, fmt.Errorf("%s: %w", k.op, err)
-		}
-		last := attempt >= c.retries()
-		f, retry, err := c.forwardOnce(ctx, rt, k, last)
+	var f *Forwarded
+	err := c.retrying(ctx, k, func(ctx context.Context, t try) (retry bool, err error) {
+		f, retry, err = c.forwardOnce(ctx, t, k)
 		if err == nil && f.Status == http.StatusTooManyRequests {
-			c.notePause(key, class, f.Header.Get("Retry-After"))
+			c.notePause(t.key, t.class, f.Header.Get("Retry-After"))
 		}
-		if err == nil && !retry {
-			return f, nil
-		}
-		if err == nil { // a GET's 502, 503 or 504, dropped to try again
-			err = fmt.Errorf("%w: %s: upstream answered %d and no time was left to retry", ErrBadResponse, k.op, f.Status)
-		}
-		if ctx.Err() != nil {
-			return nil, c.contextError(parent, ctx, k.op)
-		}
-		if !retry || last || !Sleep(ctx, backoff(attempt)) {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, err
-		}
+		return retry, err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return f, nil
 }
 
 // forwardOnce makes one attempt of a Forward call. retry reports that the
-// attempt failed, or answered 502/503/504 without Retry-After to a GET
-// that is not the last attempt, and may be made again; its answer is then
-// dropped.
-func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, last bool) (f *Forwarded, retry bool, err error) {
-	resp, start, retry, err := c.roundTrip(ctx, rt, k)
+// attempt failed and may be made again: also when it answered 502, 503 or
+// 504 without Retry-After to a GET that is not the last attempt, whose
+// answer is then dropped.
+func (c *Client) forwardOnce(ctx context.Context, t try, k call) (f *Forwarded, retry bool, err error) {
+	resp, start, retry, err := c.roundTrip(ctx, t, k)
 	if err != nil {
 		return nil, retry, err
 	}
@@ -258,14 +236,16 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
-	retry = !last && retryableAnswer(k.method, resp)
-	defer func() { c.release(ctx, held, err == nil && !retry) }()
-	if err != nil {
+	defer func() { c.release(ctx, held, err == nil) }()
+	switch {
+	case err != nil:
 		retry, err = readFailed(k, err)
 		return nil, retry, err
+	case !t.last && retryableAnswer(k.method, resp):
+		return nil, true, fmt.Errorf("%w: %s: upstream answered %d and no time was left to retry", ErrBadResponse, k.op, f.Status)
 	}
 	f.Body = body
-	return f, retry, nil
+	return f, false, nil
 }
 
 // answerHeaders copies the headers of ForwardedAnswerHeaders out of h.
