@@ -200,9 +200,6 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 	var f *Forwarded
 	err := c.retrying(ctx, k, func(ctx context.Context, t try) (retry bool, err error) {
 		f, retry, err = c.forwardOnce(ctx, t, k)
-		if err == nil && f.Status == http.StatusTooManyRequests {
-			c.notePause(t.key, t.class, f.Header.Get("Retry-After"))
-		}
 		return retry, err
 	})
 	if err != nil {

@@ -50,7 +50,6 @@ func (c *Client) retrying(ctx context.Context, k call, attempt func(context.Cont
 			return nil
 		}
 		last = err
-		c.noteAnswer(t.key, t.class, err)
 		if ctx.Err() != nil {
 			return c.contextError(parent, ctx, k.op)
 		}
@@ -77,11 +76,12 @@ func (c *Client) contextError(parent, ctx context.Context, op string) error {
 }
 
 // roundTrip sends one attempt of k through t.rt and returns the answer, its
-// body unread, and when the request was sent. The caller closes the body
-// and reports the answer to Observe. An attempt that gets no answer it may
-// use (the connection failed, or the answer arrived before the request was
-// sent) is reported to Observe here and fails, retry telling whether it
-// may be made again under k's method.
+// body unread, and when the request was sent; a 429 pauses k's class in
+// the Budget for its Retry-After. The caller closes the body and reports
+// the answer to Observe. An attempt that gets no answer it may use (the
+// connection failed, or the answer arrived before the request was sent) is
+// reported to Observe here and fails, retry telling whether it may be made
+// again under k's method.
 func (c *Client) roundTrip(ctx context.Context, t try, k call) (resp *http.Response, start time.Time, retry bool, err error) {
 	stale := new(staleCheck)
 	req, err := c.newRequest(stale.withTrace(ctx), k)
@@ -99,6 +99,9 @@ func (c *Client) roundTrip(ctx context.Context, t try, k call) (resp *http.Respo
 		c.observe(k.op, 0, start)
 		return nil, start, k.method == http.MethodGet,
 			fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		c.notePause(t.key, t.class, resp.Header.Get("Retry-After"))
 	}
 	return resp, start, false, nil
 }
