@@ -186,15 +186,6 @@ func (c *Client) take(ctx context.Context, key TokenKey, class Class) error {
 	return c.Budget.Take(ctx, key, class, PriorityOf(ctx))
 }
 
-// noteAnswer pauses k's class after an upstream 429, for its Retry-After.
-func (c *Client) noteAnswer(key TokenKey, class Class, err error) {
-	var e *Error
-	if c.Budget == nil || !errors.As(err, &e) || e.StatusCode != http.StatusTooManyRequests {
-		return
-	}
-	c.notePause(key, class, e.RetryAfter)
-}
-
 // notePause pauses k's class after an upstream 429 whose Retry-After header
 // is retryAfter (defaultPause when it does not parse), for maxPause at most.
 func (c *Client) notePause(key TokenKey, class Class, retryAfter string) {

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -112,5 +113,61 @@ func TestParseRetryAfter(t *testing.T) {
 		if got, ok := ParseRetryAfter(tt.in, now); got != tt.want || ok != tt.ok {
 			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// firstOnly is a Budget that grants each token's first call and refuses
+// every later one.
+type firstOnly struct {
+	mu    sync.Mutex
+	taken bool
+}
+
+func (f *firstOnly) Take(context.Context, TokenKey, Class, Priority) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.taken {
+		return &BudgetError{Class: ClassGeneral, RetryAfter: time.Second}
+	}
+	f.taken = true
+	return nil
+}
+
+func (f *firstOnly) Pause(TokenKey, Class, time.Duration) {}
+
+// TestRetryWithoutSlotReportsTheFailure: when a GET's retry after a 503
+// finds no budget slot, the call fails with the 503 that led to the retry,
+// not the Budget's refusal, through an operation and through Forward.
+func TestRetryWithoutSlotReportsTheFailure(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"message":"down"}`)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name string
+		call func(c *Client) error
+		want func(err error) bool
+	}{
+		{"operation", func(c *Client) error { _, err := c.CurrentUser(context.Background(), "tok"); return err },
+			func(err error) bool {
+				var e *Error
+				return errors.As(err, &e) && e.StatusCode == http.StatusServiceUnavailable
+			}},
+		{"Forward", func(c *Client) error {
+			_, err := c.Forward(context.Background(), "tok", http.MethodGet, "/users/me", nil, nil)
+			return err
+		}, func(err error) bool { return errors.Is(err, ErrBadResponse) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &Client{BaseURL: srv.URL, Budget: &firstOnly{}}
+			t.Cleanup(c.CloseIdleConnections)
+			if err := tc.call(c); !tc.want(err) || errors.Is(err, ErrOverBudget) {
+				t.Errorf("got %v, want the 503's failure, not the budget's refusal", err)
+			}
+		})
 	}
 }

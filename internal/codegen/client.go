@@ -11,11 +11,9 @@ package codegen
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -106,97 +104,43 @@ type call struct {
 	path   string // path and query below BaseURL, escaped, starting with "/"
 	body   []byte // JSON request body; nil for none
 	token  string
+	// header, for Forward, holds the caller's headers to send, sent in
+	// place of Accept: application/json; nil for the Client's own calls.
+	header http.Header
 }
 
 // do performs k, retrying as the Client's policy allows, and returns the
 // response body when the API answered 2xx with valid JSON.
 func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
-	parent := ctx
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
-	defer cancel()
-	rt, pl := c.transportFor(k.token)
-	defer c.releasePool(pl)
-	key, class := KeyOf(k.token), ClassOf(k.method, k.path)
-	var last error
-	for attempt := 0; ; attempt++ {
-		if err := c.take(ctx, key, class); err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return nil, c.contextError(parent, ctx, k.op)
-			case last != nil: // a retry found no slot: report what failed
-				return nil, last
-			}
-			return nil, fmt.Errorf("%s: %w", k.op, err)
-		}
-		body, retry, err := c.attempt(ctx, rt, k)
-		if err == nil {
-			return body, nil
-		}
-		last = err
-		c.noteAnswer(key, class, err)
-		if ctx.Err() != nil {
-			return nil, c.contextError(parent, ctx, k.op)
-		}
-		if !retry || attempt >= c.retries() || !Sleep(ctx, backoff(attempt)) {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, err
-		}
+	var body []byte
+	err := c.retrying(ctx, k, func(ctx context.Context, t try) (retry bool, err error) {
+		body, retry, err = c.attempt(ctx, t, k)
+		return retry, err
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-// contextError reports why ctx ended: the caller's context ended (its
-// error, wrapping its cause when it has one, such as a server's shutdown)
-// or the Client's timeout fired.
-func (c *Client) contextError(parent, ctx context.Context, op string) error {
-	if err := parent.Err(); err != nil {
-		if cause := context.Cause(parent); cause != err {
-			return fmt.Errorf("%w: %w", err, cause)
-		}
-		return err
-	}
-	return fmt.Errorf("%s: %w after %s", op, context.Cause(ctx), c.timeout())
+	return body, nil
 }
 
 // attempt makes one request. retry reports whether the failure is transient
 // and safe to retry for k's method.
-func (c *Client) attempt(ctx context.Context, rt http.RoundTripper, k call) (body []byte, retry bool, err error) {
-	stale := new(staleCheck)
-	req, err := c.newRequest(stale.withTrace(ctx), k)
+func (c *Client) attempt(ctx context.Context, t try, k call) (body []byte, retry bool, err error) {
+	resp, start, retry, err := c.roundTrip(ctx, t, k)
 	if err != nil {
-		return nil, false, err
-	}
-	start := time.Now()
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		c.observe(k.op, 0, start)
-		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+		return nil, retry, err
 	}
 	defer resp.Body.Close()
-	idempotent := k.method == http.MethodGet
-	if stale.stale.Load() {
-		c.observe(k.op, 0, start)
-		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
-	}
 	body, held, err := c.readBody(resp)
 	defer func() { c.release(ctx, held, err == nil) }()
 	c.observe(k.op, resp.StatusCode, start)
-	switch {
-	case errors.Is(err, ErrBusy):
-		return nil, false, fmt.Errorf("%s: %w", k.op, err)
-	case err != nil:
-		// A broken connection may heal; a body over the limit will not.
-		retry := idempotent && !errors.Is(err, errTooLarge)
-		return nil, retry, fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+	if err != nil {
+		retry, err = readFailed(k, err)
+		return nil, retry, err
 	}
 	switch {
 	case resp.StatusCode >= 400:
-		e := newError(k.op, resp, body)
-		// An answer that says when to come back is passed on, not retried
-		// at once against the API's wish.
-		retry := idempotent && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
-		return nil, retry, e
+		return nil, retryableAnswer(k.method, resp), newError(k.op, resp, body)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, resp.StatusCode)
 	case !validJSON(body):
@@ -219,11 +163,14 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 		h["Authorization"] = []string{"Bearer " + k.token}
 	}
 	// Shared values: transports only read request headers.
-	h["Accept"] = jsonValue
+	if k.header == nil {
+		h["Accept"] = jsonValue
+	}
 	h["User-Agent"] = userAgent
 	if k.body != nil {
 		h["Content-Type"] = jsonValue // NewRequestWithContext set GetBody for the bytes.Reader
 	}
+	maps.Copy(h, k.header)
 	if c.RequestID != nil {
 		if id := c.RequestID(ctx); id != "" {
 			h["X-Request-Id"] = []string{id}
@@ -235,50 +182,6 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 func (c *Client) observe(op string, status int, start time.Time) {
 	if c.Observe != nil {
 		c.Observe(op, status, time.Since(start))
-	}
-}
-
-// retryableTransport reports whether a request that failed with err before
-// any response may be sent again: any GET, and a POST only when the
-// connection was never opened.
-func retryableTransport(method string, err error) bool {
-	if method == http.MethodGet {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func retryableStatus(status int) bool {
-	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
-		status == http.StatusGatewayTimeout
-}
-
-// backoff returns the wait before retry number attempt+1: exponential from
-// 50 ms, capped at 1 s, with full jitter so retrying callers spread out.
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond << attempt
-	if d > time.Second || d <= 0 {
-		d = time.Second
-	}
-	return rand.N(d) + time.Millisecond
-}
-
-// Sleep waits d between two calls to the API: the Client between retries,
-// the stream pollers between polls. It returns false at once if ctx's
-// deadline comes sooner than d, and early if ctx ends, and reports whether
-// the full wait happened.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

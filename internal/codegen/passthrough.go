@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ErrBadTarget is returned, wrapped, by CheckTarget and Forward for a path
@@ -197,71 +196,28 @@ func (c *Client) Forward(ctx context.Context, token, method, target string, head
 	if len(body) == 0 {
 		body = nil
 	}
-	parent := ctx
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), ErrTimeout)
-	defer cancel()
-	rt, pl := c.transportFor(token)
-	defer c.releasePool(pl)
-	k := call{op: "passthrough", method: method, path: target, body: body, token: token}
-	key, class := KeyOf(token), ClassOf(method, target)
-	for attempt := 0; ; attempt++ {
-		if err := c.take(ctx, key, class); err != nil {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, fmt.Errorf("%s: %w", k.op, err)
-		}
-		last := attempt >= c.retries()
-		f, retry, err := c.forwardOnce(ctx, rt, k, header, last)
-		if err == nil && f.Status == http.StatusTooManyRequests {
-			c.notePause(key, class, f.Header.Get("Retry-After"))
-		}
-		if err == nil && !retry {
-			return f, nil
-		}
-		if err == nil { // a GET's 502, 503 or 504, dropped to try again
-			err = fmt.Errorf("%w: %s: upstream answered %d and no time was left to retry", ErrBadResponse, k.op, f.Status)
-		}
-		if ctx.Err() != nil {
-			return nil, c.contextError(parent, ctx, k.op)
-		}
-		if !retry || last || !Sleep(ctx, backoff(attempt)) {
-			if ctx.Err() != nil {
-				return nil, c.contextError(parent, ctx, k.op)
-			}
-			return nil, err
-		}
+	k := call{op: "passthrough", method: method, path: target, body: body, token: token, header: requestHeaders(header)}
+	var f *Forwarded
+	err := c.retrying(ctx, k, func(ctx context.Context, t try) (retry bool, err error) {
+		f, retry, err = c.forwardOnce(ctx, t, k)
+		return retry, err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return f, nil
 }
 
 // forwardOnce makes one attempt of a Forward call. retry reports that the
-// attempt failed, or answered 502/503/504 without Retry-After to a GET
-// that is not the last attempt, and may be made again; its answer is then
-// dropped.
-func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, header http.Header, last bool) (f *Forwarded, retry bool, err error) {
-	stale := new(staleCheck)
-	req, err := c.newRequest(stale.withTrace(ctx), k)
+// attempt failed and may be made again: also when it answered 502, 503 or
+// 504 without Retry-After to a GET that is not the last attempt, whose
+// answer is then dropped.
+func (c *Client) forwardOnce(ctx context.Context, t try, k call) (f *Forwarded, retry bool, err error) {
+	resp, start, retry, err := c.roundTrip(ctx, t, k)
 	if err != nil {
-		return nil, false, err
-	}
-	delete(req.Header, "Accept") // the caller's, if any
-	for _, name := range forwardedRequestHeaders {
-		if vs := header.Values(name); len(vs) > 0 {
-			req.Header[textproto.CanonicalMIMEHeaderKey(name)] = vs
-		}
-	}
-	start := time.Now()
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		c.observe(k.op, 0, start)
-		return nil, retryableTransport(k.method, err), fmt.Errorf("%w: %s: %w", ErrUnreachable, k.op, err)
+		return nil, retry, err
 	}
 	defer resp.Body.Close()
-	idempotent := k.method == http.MethodGet
-	if stale.stale.Load() {
-		c.observe(k.op, 0, start)
-		return nil, idempotent, fmt.Errorf("%w: %s: an answer arrived before the request was sent (bytes past a previous answer)", ErrBadResponse, k.op)
-	}
 	c.observe(k.op, resp.StatusCode, start)
 	if s := resp.StatusCode; s < 200 || s > 599 || (s >= 300 && s < 400 && s != http.StatusNotModified) {
 		return nil, false, fmt.Errorf("%w: %s: unexpected status %d", ErrBadResponse, k.op, s)
@@ -277,22 +233,30 @@ func (c *Client) forwardOnce(ctx context.Context, rt http.RoundTripper, k call, 
 		return f, false, nil
 	}
 	body, held, err := c.readBody(resp)
-	retry = idempotent && !last && retryableStatus(resp.StatusCode) && resp.Header.Get("Retry-After") == ""
-	defer func() { c.release(ctx, held, err == nil && !retry) }()
+	defer func() { c.release(ctx, held, err == nil) }()
 	switch {
-	case errors.Is(err, ErrBusy):
-		return nil, false, fmt.Errorf("%s: %w", k.op, err)
 	case err != nil:
-		return nil, idempotent && !errors.Is(err, errTooLarge), fmt.Errorf("%w: %s: reading body: %w", ErrBadResponse, k.op, err)
+		retry, err = readFailed(k, err)
+		return nil, retry, err
+	case !t.last && retryableAnswer(k.method, resp):
+		return nil, true, fmt.Errorf("%w: %s: upstream answered %d and no time was left to retry", ErrBadResponse, k.op, f.Status)
 	}
 	f.Body = body
-	return f, retry, nil
+	return f, false, nil
 }
 
 // answerHeaders copies the headers of ForwardedAnswerHeaders out of h.
-func answerHeaders(h http.Header) http.Header {
+func answerHeaders(h http.Header) http.Header { return allowed(h, forwardedAnswerHeaders) }
+
+// requestHeaders copies the headers of ForwardedRequestHeaders out of h,
+// into a header that is not nil, so that Forward never sends the Client's
+// Accept.
+func requestHeaders(h http.Header) http.Header { return allowed(h, forwardedRequestHeaders) }
+
+// allowed copies the headers named in names out of h.
+func allowed(h http.Header, names []string) http.Header {
 	out := make(http.Header, 4)
-	for _, name := range forwardedAnswerHeaders {
+	for _, name := range names {
 		if vs := h.Values(name); len(vs) > 0 {
 			out[textproto.CanonicalMIMEHeaderKey(name)] = vs
 		}
