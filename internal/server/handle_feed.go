@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
@@ -58,19 +57,12 @@ func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat, maxTimeout time.D
 	})
 }
 
-// feedPosition returns the feed event number to resume after: the
-// Last-Event-ID header, else the after query parameter, else -1 (none).
+// feedPosition returns the feed event number to resume after (see
+// resumeAfter), else -1 (none).
 func feedPosition(r *http.Request) (int64, error) {
-	if len(r.Header.Values("Last-Event-ID")) > 1 {
-		return 0, badRequest("Last-Event-ID: give it once")
-	}
-	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if v == "" {
-		name = "after"
-		var err error
-		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
-			return 0, err
-		}
+	name, v, err := resumeAfter(r)
+	if err != nil {
+		return 0, err
 	}
 	if v == "" {
 		return -1, nil

@@ -198,28 +198,32 @@ func subscribeError(err error) error {
 	return err
 }
 
-// resumePosition returns the first log position to send: after the
-// Last-Event-ID header, else after the after query parameter (for clients
-// that cannot set headers), else 0. The header wins because a browser
-// reconnecting sends it along with the original URL.
+// resumePosition returns the first log position to send: after the one
+// the client resumes from (see resumeAfter), else 0.
 func resumePosition(r *http.Request) (int, error) {
-	if len(r.Header.Values("Last-Event-ID")) > 1 {
-		return 0, badRequest("Last-Event-ID: give it once")
-	}
-	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if v == "" {
-		name = "after"
-		var err error
-		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
-			return 0, err
-		}
-	}
-	if v == "" {
-		return 0, nil
+	name, v, err := resumeAfter(r)
+	if err != nil || v == "" {
+		return 0, err
 	}
 	n, ok := decimal(v)
 	if !ok || n < 0 || n > 1_000_000_000 {
 		return 0, badRequest("%s must be a log position: a non-negative integer", name)
 	}
 	return int(n) + 1, nil
+}
+
+// resumeAfter returns, unparsed, what a client resumes after, and where it
+// gave it: the Last-Event-ID header, else the after query parameter (for
+// clients that cannot set headers), else "". The header wins because a
+// browser reconnecting sends it along with the original URL. Either given
+// twice is a 400.
+func resumeAfter(r *http.Request) (name, v string, err error) {
+	if len(r.Header.Values("Last-Event-ID")) > 1 {
+		return "", "", badRequest("Last-Event-ID: give it once")
+	}
+	if v := strings.TrimSpace(r.Header.Get("Last-Event-ID")); v != "" {
+		return "Last-Event-ID", v, nil
+	}
+	v, err = oneValue(r.URL.Query(), "after")
+	return "after", v, err
 }
