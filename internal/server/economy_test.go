@@ -85,18 +85,6 @@ func runAnswer(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"id":1,"status":"RUNNING","path":"`+r.URL.Path+`","q":"`+r.URL.RawQuery+`","auth":"`+r.Header.Get("Authorization")[len("Bearer sk-"):]+`"}`)
 }
 
-// waitFor waits, with a deadline, until cond holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestConcurrentReadsShareOneCall(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
@@ -111,7 +99,7 @@ func TestConcurrentReadsShareOneCall(t *testing.T) {
 			statuses[i], bodies[i] = resp.Header.Get("Cache-Status"), body
 		})
 	}
-	waitFor(t, "10 reads waiting on one call", func() bool { return e.cache.Waiting() == n })
+	waitUntil(t, "10 reads waiting on one call", func() bool { return e.cache.Waiting() == n })
 	close(release)
 	wg.Wait()
 	if got := e.calls.Load(); got != 1 {
@@ -145,16 +133,16 @@ func TestALeavingClientDoesNotCancelTheSharedCall(t *testing.T) {
 		}
 		left <- err
 	}()
-	waitFor(t, "the first read", func() bool { return e.cache.Waiting() == 1 })
+	waitUntil(t, "the first read", func() bool { return e.cache.Waiting() == 1 })
 	stayed := make(chan *http.Response, 1)
 	go func() {
 		resp, _ := call(t, http.MethodGet, e.url+"/agent-runs/5", "")
 		stayed <- resp
 	}()
-	waitFor(t, "the second read", func() bool { return e.cache.Waiting() == 2 })
+	waitUntil(t, "the second read", func() bool { return e.cache.Waiting() == 2 })
 	leave()
 	<-left
-	waitFor(t, "the first client to leave", func() bool { return e.cache.Waiting() == 1 })
+	waitUntil(t, "the first client to leave", func() bool { return e.cache.Waiting() == 1 })
 	close(release)
 	if resp := <-stayed; resp.StatusCode != http.StatusOK {
 		t.Errorf("the client that stayed: got %d, want 200", resp.StatusCode)
@@ -413,10 +401,10 @@ func TestTheCallStopsWhenEveryCallerHasLeft(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, "the read upstream", func() bool { return e.calls.Load() == 1 })
+	waitUntil(t, "the read upstream", func() bool { return e.calls.Load() == 1 })
 	leave()
 	<-done
-	waitFor(t, "the read to leave", func() bool { return e.cache.Waiting() == 0 })
+	waitUntil(t, "the read to leave", func() bool { return e.cache.Waiting() == 0 })
 	select {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
@@ -492,7 +480,7 @@ func TestStreamsSpendTheReserveRESTCannot(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, "the stream's poller to read run 5's logs from the reserve", func() bool { return run5Logs.Load() > 0 })
+	waitUntil(t, "the stream's poller to read run 5's logs from the reserve", func() bool { return run5Logs.Load() > 0 })
 	cancel()
 	<-done
 }

@@ -39,14 +39,14 @@ func TestAReadAfterAWriteDoesNotJoinAnEarlierCall(t *testing.T) {
 		defer close(before)
 		get(e.url + "/agent-runs/5")
 	}()
-	waitFor(t, "the first read to reach upstream", func() bool { return e.calls.Load() == 1 })
+	waitUntil(t, "the first read to reach upstream", func() bool { return e.calls.Load() == 1 })
 	if resp, body := call(t, http.MethodPost, e.url+"/agent-runs/5/stop", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("stop: got %d %s, want 200", resp.StatusCode, body)
 	}
 	after := make(chan answer, 1)
 	go func() { after <- get(e.url + "/agent-runs/5") }()
 	// Answered on its own, or (the defect) waiting beside the first read.
-	waitFor(t, "the read after the stop to be answered or to wait", func() bool {
+	waitUntil(t, "the read after the stop to be answered or to wait", func() bool {
 		return len(after) == 1 || e.cache.Waiting() == 2
 	})
 	free()

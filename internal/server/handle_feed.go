@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
@@ -44,69 +43,26 @@ func handleFeed(hub *stream.Hub, orgs *orgResolver, heartbeat, maxTimeout time.D
 		if err != nil {
 			return err
 		}
-		if r.Method == http.MethodHead {
-			return streamHead(w, r)
-		}
-		tok := token(r.Context())
-		sub, err := hub.Reserve(tok) // before any upstream call
-		if err != nil {
-			return subscribeError(err)
-		}
-		defer sub.Close()
-		render := func(err error) []byte {
-			_, body, _ := errorBody(r, err)
-			return body
-		}
-		org, late, err := streamOrg(r, orgs, tok, sub.StartBy())
-		if err != nil {
-			return err
-		}
-		var sw *stream.Writer // set once the stream has started
-		if late != nil {
-			if sw, org = startLate(r.Context(), w, hub.Closing(), late, render); sw == nil {
-				return nil // ended, or the client left
-			}
-		}
-		if err := sub.JoinFeed(org); err != nil {
-			if sw != nil {
-				sw.Event("error", render(err))
-				sw.Flush() //nolint:errcheck // the stream ends either way
-				return nil
-			}
-			return subscribeError(err)
-		}
-		if sw == nil {
-			if err := sub.Ready(r.Context()); err != nil {
-				return err
-			}
-			if sw, err = stream.NewWriter(w, retryHint); err != nil {
-				return nil // the client left; the header is already out
-			}
-		}
-		ctx := r.Context()
-		if secs > 0 { // the stream ends quietly then, as when the client leaves
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
-			defer cancel()
-		}
-		sub.RunFeed(ctx, sw, after, heartbeat, render)
-		return nil
+		return serveStream(w, r, hub, orgs,
+			func(sub *stream.Subscription, org int64) error { return sub.JoinFeed(org) },
+			func(sub *stream.Subscription, sw *stream.Writer, render func(error) []byte) {
+				ctx := r.Context()
+				if secs > 0 { // the stream ends quietly then, as when the client leaves
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+					defer cancel()
+				}
+				sub.RunFeed(ctx, sw, after, heartbeat, render)
+			})
 	})
 }
 
-// feedPosition returns the feed event number to resume after: the
-// Last-Event-ID header, else the after query parameter, else -1 (none).
+// feedPosition returns the feed event number to resume after (see
+// resumeAfter), else -1 (none).
 func feedPosition(r *http.Request) (int64, error) {
-	if len(r.Header.Values("Last-Event-ID")) > 1 {
-		return 0, badRequest("Last-Event-ID: give it once")
-	}
-	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if v == "" {
-		name = "after"
-		var err error
-		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
-			return 0, err
-		}
+	name, v, err := resumeAfter(r)
+	if err != nil {
+		return 0, err
 	}
 	if v == "" {
 		return -1, nil

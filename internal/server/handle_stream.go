@@ -49,48 +49,64 @@ func handleStream(hub *stream.Hub, orgs *orgResolver, heartbeat time.Duration) h
 		if err != nil {
 			return err
 		}
-		if r.Method == http.MethodHead {
-			return streamHead(w, r)
+		return serveStream(w, r, hub, orgs,
+			func(sub *stream.Subscription, org int64) error { return sub.Join(org, id) },
+			func(sub *stream.Subscription, sw *stream.Writer, render func(error) []byte) {
+				sub.Run(r.Context(), sw, from, heartbeat, render)
+			})
+	})
+}
+
+// serveStream serves a stream of the request's organization (HEAD answers
+// its headers only): it reserves a place before any upstream call, finds
+// the organization, attaches the subscription with join, and starts the
+// stream within the Hub's StartWait, then hands it to run. Failures before
+// the stream starts are returned as plain HTTP errors; after, they are
+// error events and it returns nil, as it does when the client leaves.
+func serveStream(w http.ResponseWriter, r *http.Request, hub *stream.Hub, orgs *orgResolver,
+	join func(sub *stream.Subscription, org int64) error,
+	run func(sub *stream.Subscription, sw *stream.Writer, render func(error) []byte)) error {
+	if r.Method == http.MethodHead {
+		return streamHead(w, r)
+	}
+	tok := token(r.Context())
+	sub, err := hub.Reserve(tok) // before any upstream call
+	if err != nil {
+		return subscribeError(err)
+	}
+	defer sub.Close()
+	render := func(err error) []byte {
+		_, body, _ := errorBody(r, err)
+		return body
+	}
+	org, late, err := streamOrg(r, orgs, tok, sub.StartBy())
+	if err != nil {
+		return err
+	}
+	var sw *stream.Writer // set once the stream has started
+	if late != nil {
+		if sw, org = startLate(r.Context(), w, hub.Closing(), late, render); sw == nil {
+			return nil // ended, or the client left
 		}
-		tok := token(r.Context())
-		sub, err := hub.Reserve(tok) // before any upstream call
-		if err != nil {
-			return subscribeError(err)
+	}
+	if err := join(sub, org); err != nil {
+		if sw != nil {
+			sw.Event("error", render(err))
+			sw.Flush() //nolint:errcheck // the stream ends either way
+			return nil
 		}
-		defer sub.Close()
-		render := func(err error) []byte {
-			_, body, _ := errorBody(r, err)
-			return body
-		}
-		org, late, err := streamOrg(r, orgs, tok, sub.StartBy())
-		if err != nil {
+		return subscribeError(err)
+	}
+	if sw == nil {
+		if err := sub.Ready(r.Context()); err != nil {
 			return err
 		}
-		var sw *stream.Writer // set once the stream has started
-		if late != nil {
-			if sw, org = startLate(r.Context(), w, hub.Closing(), late, render); sw == nil {
-				return nil // ended, or the client left
-			}
+		if sw, err = stream.NewWriter(w, retryHint); err != nil {
+			return nil // the client left; the header is already out
 		}
-		if err := sub.Join(org, id); err != nil {
-			if sw != nil {
-				sw.Event("error", render(err))
-				sw.Flush() //nolint:errcheck // the stream ends either way
-				return nil
-			}
-			return subscribeError(err)
-		}
-		if sw == nil {
-			if err := sub.Ready(r.Context()); err != nil {
-				return err
-			}
-			if sw, err = stream.NewWriter(w, retryHint); err != nil {
-				return nil // the client left; the header is already out
-			}
-		}
-		sub.Run(r.Context(), sw, from, heartbeat, render)
-		return nil
-	})
+	}
+	run(sub, sw, render)
+	return nil
 }
 
 // streamHead answers a HEAD of a stream with the headers a GET would start
@@ -182,28 +198,32 @@ func subscribeError(err error) error {
 	return err
 }
 
-// resumePosition returns the first log position to send: after the
-// Last-Event-ID header, else after the after query parameter (for clients
-// that cannot set headers), else 0. The header wins because a browser
-// reconnecting sends it along with the original URL.
+// resumePosition returns the first log position to send: after the one
+// the client resumes from (see resumeAfter), else 0.
 func resumePosition(r *http.Request) (int, error) {
-	if len(r.Header.Values("Last-Event-ID")) > 1 {
-		return 0, badRequest("Last-Event-ID: give it once")
-	}
-	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
-	if v == "" {
-		name = "after"
-		var err error
-		if v, err = oneValue(r.URL.Query(), "after"); err != nil {
-			return 0, err
-		}
-	}
-	if v == "" {
-		return 0, nil
+	name, v, err := resumeAfter(r)
+	if err != nil || v == "" {
+		return 0, err
 	}
 	n, ok := decimal(v)
 	if !ok || n < 0 || n > 1_000_000_000 {
 		return 0, badRequest("%s must be a log position: a non-negative integer", name)
 	}
 	return int(n) + 1, nil
+}
+
+// resumeAfter returns, unparsed, what a client resumes after, and where it
+// gave it: the Last-Event-ID header, else the after query parameter (for
+// clients that cannot set headers), else "". The header wins because a
+// browser reconnecting sends it along with the original URL. Either given
+// twice is a 400.
+func resumeAfter(r *http.Request) (name, v string, err error) {
+	if len(r.Header.Values("Last-Event-ID")) > 1 {
+		return "", "", badRequest("Last-Event-ID: give it once")
+	}
+	if v := strings.TrimSpace(r.Header.Get("Last-Event-ID")); v != "" {
+		return "Last-Event-ID", v, nil
+	}
+	v, err = oneValue(r.URL.Query(), "after")
+	return "after", v, err
 }

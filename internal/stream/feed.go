@@ -32,18 +32,16 @@ type feedPoller struct {
 
 	maxEntries, maxBytes int // bounds of the history
 
-	mu       sync.Mutex
-	changed  chan struct{}
-	seq      int64       // the newest event's number; its first (see nextFeedBase) less one before the first
-	events   []feedEvent // the latest events, oldest first, the last one numbered seq; never changed in place
-	size     int         // bytes of data in events
-	page     []feedRun   // the newest page as last read, in upstream order; replaced, never changed
-	polled   bool        // a page has been read
-	fatal    error       // 401/403/404: the feed cannot go on
-	trouble  error       // the latest transient failure
-	troubleV int         // bumped on every transient failure
-	epoch    int         // bumped when the numbering changed under the subscribers: each resends a snapshot
-	alone    bool        // in shared mode: events were numbered here while the store was out of reach
+	mu      sync.Mutex
+	changed chan struct{}
+	seq     int64       // the newest event's number; its first (see nextFeedBase) less one before the first
+	events  []feedEvent // the latest events, oldest first, the last one numbered seq; never changed in place
+	size    int         // bytes of data in events
+	page    []feedRun   // the newest page as last read, in upstream order; replaced, never changed
+	polled  bool        // a page has been read
+	failState
+	epoch int  // bumped when the numbering changed under the subscribers: each resends a snapshot
+	alone bool // in shared mode: events were numbered here while the store was out of reach
 
 	leading atomic.Bool // in shared mode: this replica holds the feed's lease
 	lead1   leaderState // while leading
@@ -126,44 +124,14 @@ func (f *feedPoller) loop(ctx context.Context) {
 }
 
 // pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
-// returns false: every base interval, twice as often after a change, and
-// up to 2.5 times as long when idle. after is called after every poll,
-// failed or not, and before a fatal error ends the loop.
+// returns false (see keepPolling).
 func (f *feedPoller) pollLoop(ctx context.Context, after func() bool) {
-	base := f.hub.interval()
-	wait, failures := base, 0
-	for {
-		active, err := f.poll(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err == nil:
-			failures = 0
-			if active {
-				wait = base / 2
-			} else {
-				wait = min(wait*3/2, base*5/2)
-			}
-		case isFatal(err):
-			f.update(func() { f.fatal = err })
-			f.log("runs feed poller stopped", err)
-			if after != nil {
-				after()
-			}
-			return
-		default:
-			failures++
-			wait = retryWait(f.budget, err, failures, base)
-			f.update(func() { f.trouble, f.troubleV = err, f.troubleV+1 })
-			f.log("runs feed poll failed; retrying", err)
-		}
-		if after != nil && !after() {
-			return
-		}
-		if !codegen.Sleep(ctx, wait) {
-			return
-		}
-	}
+	f.keepPolling(ctx, f, f.hub.interval(), f.budget, "runs feed", after)
+}
+
+// sleep waits d, or until ctx ends (false).
+func (f *feedPoller) sleep(ctx context.Context, d time.Duration, _ bool) bool {
+	return codegen.Sleep(ctx, d)
 }
 
 // poll reads the newest page of runs, within the token's budget and only

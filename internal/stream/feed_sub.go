@@ -68,38 +68,14 @@ var resetData = []byte("{}")
 // ctx ends or the client stops reading. render turns an error into event
 // data.
 func (s *Subscription) RunFeed(ctx context.Context, w *Writer, after int64, heartbeat time.Duration, render func(error) []byte) {
-	if heartbeat <= 0 {
-		heartbeat = 15 * time.Second
-	}
-	beat := time.NewTicker(heartbeat)
-	defer beat.Stop()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.hub.stopping, cancel)()
 	c := feedCursor{pos: after, snapshot: after < 0 || s.late, epoch: s.f.view(after).epoch}
 	if answered, _, _ := s.f.answered(); !answered {
 		w.Waiting()
 	}
-	for {
+	s.serve(ctx, w, heartbeat, render, func(context.Context) (<-chan struct{}, <-chan time.Time, bool) {
 		v := s.f.view(c.pos)
-		end := s.feedStep(w, &c, v, render)
-		if end {
-			w.Flush() //nolint:errcheck // the stream ends either way
-			return
-		}
-		if w.Flush() != nil {
-			return
-		}
-		select {
-		case <-v.changed:
-		case <-beat.C:
-			w.Ping()
-		case <-ctx.Done(): // the client left, or the Hub shuts down
-			s.ending(w, render)
-			w.Flush() //nolint:errcheck // the stream ends either way
-			return
-		}
-	}
+		return v.changed, nil, s.feedStep(w, &c, v, render)
+	})
 }
 
 // feedStep queues what v holds for c and moves c on; end reports that the

@@ -31,20 +31,18 @@ type poller struct {
 
 	poke chan struct{} // buffered 1: a waiter wants a poll now (see Wait)
 
-	mu       sync.Mutex
-	changed  chan struct{}
-	base     int               // position of logs[0]
-	logs     []json.RawMessage // the latest entries; never changed in place, as views share them
-	size     int               // bytes in logs
-	status   string            // upstream status, as sent
-	statusV  int               // bumped on every status change; 0 before the first poll
-	event    []byte            // status event data for statusV
-	current  []byte            // the run as read at statusV; nil if that read failed
-	final    []byte            // the finished run, once done
-	done     bool              // terminal status reached and every log read
-	fatal    error             // 401/403/404: the stream cannot go on
-	trouble  error             // the latest transient failure
-	troubleV int               // bumped on every transient failure
+	mu      sync.Mutex
+	changed chan struct{}
+	base    int               // position of logs[0]
+	logs    []json.RawMessage // the latest entries; never changed in place, as views share them
+	size    int               // bytes in logs
+	status  string            // upstream status, as sent
+	statusV int               // bumped on every status change; 0 before the first poll
+	event   []byte            // status event data for statusV
+	current []byte            // the run as read at statusV; nil if that read failed
+	final   []byte            // the finished run, once done
+	done    bool              // terminal status reached and every log read
+	failState
 
 	// Guarded by mu too: what tells a waiter a fresh status from one read
 	// before it came.
@@ -69,44 +67,10 @@ func (p *poller) loop(ctx context.Context) {
 }
 
 // pollLoop polls until a fatal error occurs, ctx ends, or after, if set,
-// returns false; after is called after every poll, failed or not, and
-// before a fatal error ends the loop. Once the run is done it polls again
-// only when a subscriber asks (see askRecheck).
+// returns false (see keepPolling). Once the run is done it polls again only
+// when a subscriber asks (see askRecheck).
 func (p *poller) pollLoop(ctx context.Context, after func() bool) {
-	base := p.hub.interval()
-	wait, failures := base, 0
-	for {
-		active, err := p.poll(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err == nil:
-			failures = 0
-			if active {
-				wait = base / 2
-			} else {
-				wait = min(wait*3/2, base*5/2)
-			}
-		case isFatal(err):
-			p.update(func() { p.fatal = err })
-			p.log("stream poller stopped", err)
-			if after != nil {
-				after()
-			}
-			return
-		default:
-			failures++
-			wait = retryWait(p.budget, err, failures, base)
-			p.update(func() { p.trouble, p.troubleV = err, p.troubleV+1 })
-			p.log("stream poll failed; retrying", err)
-		}
-		if after != nil && !after() {
-			return
-		}
-		if !p.sleep(ctx, wait, failures == 0) {
-			return
-		}
-	}
+	p.keepPolling(ctx, p, p.hub.interval(), p.budget, "stream", after)
 }
 
 // poll reads every log past the history, 100 at a time, and the run when its

@@ -106,6 +106,23 @@ type cursor struct {
 // client to reconnect), or when ctx ends or the client stops reading. render
 // turns an error into event data.
 func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat time.Duration, render func(error) []byte) {
+	c := cursor{pos: from}
+	if v := s.p.view(from); v.statusV == 0 && v.troubleV == 0 && v.fatal == nil {
+		w.Waiting()
+	}
+	s.serve(ctx, w, heartbeat, render, func(ctx context.Context) (<-chan struct{}, <-chan time.Time, bool) {
+		return s.step(ctx, w, &c, s.p.view(c.pos), render)
+	})
+}
+
+// serve is the loop of both kinds of stream: it calls step, which queues
+// what there is to send and returns what to wait for next (a change, or a
+// retry time), or end when the stream is over, flushes w, and waits, with
+// a ping every heartbeat. It returns when step ends the stream, when the
+// client stops reading, or when ctx ends or the Hub shuts down (after the
+// event ending queues).
+func (s *Subscription) serve(ctx context.Context, w *Writer, heartbeat time.Duration, render func(error) []byte,
+	step func(ctx context.Context) (wake <-chan struct{}, retry <-chan time.Time, end bool)) {
 	if heartbeat <= 0 {
 		heartbeat = 15 * time.Second
 	}
@@ -116,13 +133,8 @@ func (s *Subscription) Run(ctx context.Context, w *Writer, from int, heartbeat t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.hub.stopping, cancel)()
-	c := cursor{pos: from}
-	if v := s.p.view(from); v.statusV == 0 && v.troubleV == 0 && v.fatal == nil {
-		w.Waiting()
-	}
 	for {
-		v := s.p.view(c.pos)
-		wake, retry, end := s.step(ctx, w, &c, v, render)
+		wake, retry, end := step(ctx)
 		if end {
 			w.Flush() //nolint:errcheck // the stream ends either way
 			return
