@@ -3,11 +3,15 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 const rawToken = "sk-very-secret-token-1234567890"
@@ -119,9 +123,10 @@ func TestNoTokenInRedis(t *testing.T) {
 	l := cs[0].Lease(s, time.Minute)
 	l.Acquire(ctx)
 	(&History{Client: cs[0]}).Append(ctx, l, 0, entries(0, 2))
-	cache := &Cache{Client: cs[0]}
-	cache.Fetch(ctx, tok, "org/1/run/2", time.Minute, func(context.Context) ([]byte, error) { return []byte("{}"), nil })
-	cache.Invalidate(ctx, tok)
+	store := &CacheStore{Client: cs[0], Local: &cache.Memory{}}
+	k := cache.Key{Token: codegen.KeyOf(rawToken), Name: "org/1/run/2/"}
+	store.Put(k, cache.Entry{Status: http.StatusOK, Body: []byte("{}"), Stored: time.Now(), TTL: time.Minute}, store.Generation(k.Token))
+	store.Invalidate(k.Token)
 	rdb := srv.Client()
 	keys := rdb.Keys(ctx, "*").Val()
 	if len(keys) < 5 {
