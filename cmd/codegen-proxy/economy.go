@@ -49,7 +49,7 @@ func newCache(cfg config.Config, m *metrics.Metrics, cc *cluster.Client) *cache.
 	mem := &cache.Memory{MaxEntries: cfg.CacheMaxEntries, MaxBytes: int64(cfg.CacheMaxBytes), MaxEntryBytes: int64(cfg.CacheMaxEntryBytes)}
 	var store cache.Store = mem
 	if cc != nil {
-		store = &cluster.CacheStore{Cache: &cluster.Cache{Client: cc, MaxValueBytes: cfg.CacheMaxEntryBytes},
+		store = &cluster.CacheStore{Client: cc, MaxValueBytes: cfg.CacheMaxEntryBytes,
 			Local: mem, MaxStale: cfg.CacheMaxStale}
 	}
 	return &cache.Cache{

@@ -228,24 +228,34 @@ func (b *Budget) Tokens() int {
 	return b.lru.Len()
 }
 
-func (b *Budget) reserve(burst int) int {
+func (b *Budget) reserve(burst int) int { return ReserveOf(b.Reserve, burst) }
+
+func (b *Budget) maxWait() time.Duration { return MaxWaitOf(b.MaxWait) }
+
+// ReserveOf is the calls of a burst that a Reserve setting r keeps for
+// PriorityStream calls: 2 if r is zero, none if negative, capped at the
+// burst less one. Budget and the shared budget of internal/cluster read
+// their Reserve with it.
+func ReserveOf(r, burst int) int {
 	switch {
-	case b.Reserve < 0:
+	case r < 0:
 		return 0
-	case b.Reserve == 0:
+	case r == 0:
 		return min(2, burst-1)
 	}
-	return min(b.Reserve, burst-1)
+	return min(r, burst-1)
 }
 
-func (b *Budget) maxWait() time.Duration {
+// MaxWaitOf is how long a PriorityNormal call waits under a MaxWait
+// setting d: 1 second if d is zero, not at all if negative.
+func MaxWaitOf(d time.Duration) time.Duration {
 	switch {
-	case b.MaxWait < 0:
+	case d < 0:
 		return 0
-	case b.MaxWait == 0:
+	case d == 0:
 		return time.Second
 	}
-	return b.MaxWait
+	return d
 }
 
 func (b *Budget) maxTokens() int {

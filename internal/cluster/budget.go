@@ -106,29 +106,6 @@ func (b *Budget) allowShared(ctx context.Context, tok TokenHash, class string, l
 	return false, res.RetryAfter, nil
 }
 
-// Wait waits up to maxWait for a slot of class for tok, and counts it. It
-// returns 0 once counted; or, when no slot comes within maxWait, how long
-// until one will, having counted nothing; or ctx's error.
-func (b *Budget) Wait(ctx context.Context, tok TokenHash, class string, l Limit, maxWait time.Duration) (time.Duration, error) {
-	deadline := time.Now().Add(maxWait)
-	for {
-		ok, after := b.Allow(ctx, tok, class, l)
-		if ok {
-			return 0, nil
-		}
-		if time.Now().Add(after).After(deadline) {
-			return after, nil
-		}
-		t := time.NewTimer(max(after, time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
 // Pause holds back tok's calls of class on every replica for d, as an
 // upstream 429's Retry-After asks; on this replica whether or not Redis is
 // up. A d of zero or less does nothing.

@@ -2,12 +2,17 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 const rawToken = "sk-very-secret-token-1234567890"
@@ -75,9 +80,10 @@ func TestBudgetPauseHoldsEveryReplica(t *testing.T) {
 	if ok || after < 59*time.Second {
 		t.Fatalf("Allow on another replica during a pause = %v, %v; want refused for about a minute", ok, after)
 	}
-	wait, err := (&Budget{Client: cs[1]}).Wait(ctx, tok, "general", perMinute10, 10*time.Millisecond)
-	if err != nil || wait < 59*time.Second {
-		t.Fatalf("Wait = %v, %v; want refused at once with the pause's length", wait, err)
+	tb := &TokenBudget{Budget: &Budget{Client: cs[1]}, MaxWait: 10 * time.Millisecond}
+	err := tb.Take(ctx, codegen.KeyOf(rawToken), codegen.ClassGeneral, codegen.PriorityNormal)
+	if be := (*codegen.BudgetError)(nil); !errors.As(err, &be) || be.RetryAfter < 59*time.Second {
+		t.Fatalf("Take = %v; want refused at once with the pause's length", err)
 	}
 }
 
@@ -119,9 +125,10 @@ func TestNoTokenInRedis(t *testing.T) {
 	l := cs[0].Lease(s, time.Minute)
 	l.Acquire(ctx)
 	(&History{Client: cs[0]}).Append(ctx, l, 0, entries(0, 2))
-	cache := &Cache{Client: cs[0]}
-	cache.Fetch(ctx, tok, "org/1/run/2", time.Minute, func(context.Context) ([]byte, error) { return []byte("{}"), nil })
-	cache.Invalidate(ctx, tok)
+	store := &CacheStore{Client: cs[0], Local: &cache.Memory{}}
+	k := cache.Key{Token: codegen.KeyOf(rawToken), Name: "org/1/run/2/"}
+	store.Put(k, cache.Entry{Status: http.StatusOK, Body: []byte("{}"), Stored: time.Now(), TTL: time.Minute}, store.Generation(k.Token))
+	store.Invalidate(k.Token)
 	rdb := srv.Client()
 	keys := rdb.Keys(ctx, "*").Val()
 	if len(keys) < 5 {

@@ -1,12 +1,16 @@
 package cluster
 
 import (
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 )
 
 // deployPolicy is the maxmemory-policy that deploy/compose.yaml and
@@ -57,10 +61,11 @@ func TestDeployedRedisFullOfCacheKeepsLeasesAndBudgets(t *testing.T) {
 	if err := rdb.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+4<<20, 10)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	c := &Cache{Client: cs[0]}
-	val := make([]byte, 100<<10)
+	s := &CacheStore{Client: cs[0], Local: &cache.Memory{}}
+	e := cache.Entry{Status: http.StatusOK, Body: make([]byte, 100<<10), Stored: time.Now(), TTL: 10 * time.Minute}
 	for i := range 80 { // 8 MiB of answers into 4 MiB of room
-		c.Set(ctx, HashToken(strconv.Itoa(i)), "runs", val, 10*time.Minute)
+		k := cache.Key{Token: codegen.KeyOf(strconv.Itoa(i)), Name: "org/1/runs"}
+		s.Put(k, e, s.Generation(k.Token))
 	}
 	for what, key := range map[string]string{"lease": l.key, "budget": "rate:" + b.key(tok, "general"),
 		"pause": b.pauseKey(tok, "logs")} {

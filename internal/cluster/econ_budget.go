@@ -87,22 +87,5 @@ func (b *TokenBudget) limit(class codegen.Class, p codegen.Priority) Limit {
 	return l
 }
 
-func (b *TokenBudget) reserve(burst int) int {
-	switch {
-	case b.Reserve < 0:
-		return 0
-	case b.Reserve == 0:
-		return min(2, burst-1)
-	}
-	return min(b.Reserve, burst-1)
-}
-
-func (b *TokenBudget) maxWait() time.Duration {
-	switch {
-	case b.MaxWait < 0:
-		return 0
-	case b.MaxWait == 0:
-		return time.Second
-	}
-	return b.MaxWait
-}
+func (b *TokenBudget) reserve(burst int) int  { return budget.ReserveOf(b.Reserve, burst) }
+func (b *TokenBudget) maxWait() time.Duration { return budget.MaxWaitOf(b.MaxWait) }

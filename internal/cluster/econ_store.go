@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strconv"
 	"sync"
 	"time"
 
@@ -18,7 +17,8 @@ import (
 // cache's entries live in Redis, where every replica finds them, for their
 // freshness plus MaxStale, and one replica at a time makes the upstream
 // call for a missing entry while the others wait for it (cache.Coalescer),
-// under Cache's fetch lock.
+// under a fill lock that the fetching replica extends for as long as it
+// fetches.
 //
 // Entries are named by the token's hash, the token's generation and a hash
 // of the read's name: no token, and no read name, reaches Redis. Invalidate
@@ -34,11 +34,21 @@ import (
 // answers (up to maxPending tokens), so a write made meanwhile is not hidden
 // by an older shared entry.
 //
-// Cache is required (its Client, MaxValueBytes as the entry bound, LockTTL
-// and Poll); the other fields have useful zero values and must not change
-// after the first call. It is safe for concurrent use.
+// Client is required; the other fields have useful zero values and must
+// not change after the first call. It is safe for concurrent use.
 type CacheStore struct {
-	Cache *Cache
+	Client *Client
+	// MaxValueBytes bounds one encoded entry; larger ones are served but
+	// not kept. If zero, 1 MiB.
+	MaxValueBytes int
+	// LockTTL is how long the fill lock lasts unless the replica holding
+	// it, still fetching, extends it (every third of LockTTL): a replica
+	// that dies while fetching holds the others back this long at most. If
+	// zero, 5 seconds.
+	LockTTL time.Duration
+	// Poll is how often a waiting replica looks for the entry. If zero,
+	// 20 milliseconds.
+	Poll time.Duration
 	// Local keeps the entries while Redis is unreachable. If nil, a
 	// cache.Memory with its default bounds.
 	Local *cache.Memory
@@ -83,15 +93,15 @@ func (s *CacheStore) Put(k cache.Key, e cache.Entry, gen uint64) bool {
 		return s.local().Put(k, e, gen)
 	}
 	v := encodeEntry(e)
-	if len(v) > s.Cache.maxValue() || len(e.ETag) > math.MaxUint16 || !s.up() {
+	if len(v) > s.maxValue() || len(e.ETag) > math.MaxUint16 || !s.up() {
 		return false
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	tok, g := TokenHash(k.Token), gen&^sharedGen
 	ttl := e.TTL + orDefault(s.MaxStale, 30*time.Second)
-	cl := s.Cache.Client
-	n, err := putIfGen.Run(ctx, cl.rdb, []string{s.Cache.genKey(tok), s.entryKey(tok, g, k.Name)},
+	cl := s.Client
+	n, err := putIfGen.Run(ctx, cl.rdb, []string{s.genKey(tok), s.entryKey(tok, g, k.Name)},
 		g, v, ttl.Milliseconds()).Int()
 	return cl.note(err) == nil && n == 1
 }
@@ -124,7 +134,7 @@ func (s *CacheStore) Invalidate(tok codegen.TokenKey, prefixes ...string) {
 	if s.up() {
 		ctx, cancel := s.ctx()
 		defer cancel()
-		if s.Cache.Invalidate(ctx, h) == nil {
+		if s.invalidate(ctx, h) == nil {
 			return
 		}
 	}
@@ -149,23 +159,23 @@ func (s *CacheStore) Await(ctx context.Context, k cache.Key, gen uint64) (cache.
 	}
 	tok, g := TokenHash(k.Token), gen&^sharedGen
 	key := s.entryKey(tok, g, k.Name)
-	lock := s.Cache.Client.prefix() + "restfill:{" + tok.String() + "}:" + strconv.FormatUint(g, 10) + ":" + nameHash(k.Name)
-	tick := time.NewTicker(s.Cache.poll())
+	lock := s.lockKey(tok, g, k.Name)
+	tick := time.NewTicker(s.poll())
 	defer tick.Stop()
 	for {
 		if e, ok := s.fresh(ctx, key); ok {
 			return e, true, none
 		}
-		if mine := s.Cache.tryLock(ctx, lock); mine != "" {
+		if mine := s.tryLock(ctx, lock); mine != "" {
 			// The holder before us may have kept the entry just now.
 			if e, ok := s.fresh(ctx, key); ok {
-				s.Cache.unlock(ctx, lock, mine)
+				s.unlock(ctx, lock, mine)
 				return e, true, none
 			}
-			stop := s.Cache.holdLock(ctx, lock, mine)
-			return cache.Entry{}, false, func() { stop(); s.Cache.unlock(ctx, lock, mine) }
+			stop := s.holdLock(ctx, lock, mine)
+			return cache.Entry{}, false, func() { stop(); s.unlock(ctx, lock, mine) }
 		}
-		if !s.Cache.Client.Healthy() {
+		if !s.Client.Healthy() {
 			return cache.Entry{}, false, none
 		}
 		select {
@@ -178,7 +188,7 @@ func (s *CacheStore) Await(ctx context.Context, k cache.Key, gen uint64) (cache.
 
 // fresh returns the entry at key if it is still fresh.
 func (s *CacheStore) fresh(ctx context.Context, key string) (cache.Entry, bool) {
-	ctx, cancel := s.Cache.Client.callCtx(ctx)
+	ctx, cancel := s.Client.callCtx(ctx)
 	defer cancel()
 	e, ok, err := s.lookup(ctx, key)
 	if err != nil || !ok || time.Since(e.Stored) >= e.TTL {
@@ -189,7 +199,7 @@ func (s *CacheStore) fresh(ctx context.Context, key string) (cache.Entry, bool) 
 
 // lookup reads the entry at key; a value that does not decode is none.
 func (s *CacheStore) lookup(ctx context.Context, key string) (cache.Entry, bool, error) {
-	cl := s.Cache.Client
+	cl := s.Client
 	v, err := cl.rdb.Get(ctx, key).Bytes()
 	if errors.Is(cl.note(err), redis.Nil) {
 		return cache.Entry{}, false, nil
@@ -203,29 +213,25 @@ func (s *CacheStore) lookup(ctx context.Context, key string) (cache.Entry, bool,
 
 // generation reads tok's generation; none is 0.
 func (s *CacheStore) generation(ctx context.Context, tok TokenHash) (uint64, error) {
-	cl := s.Cache.Client
-	g, err := cl.rdb.Get(ctx, s.Cache.genKey(tok)).Uint64()
+	cl := s.Client
+	g, err := cl.rdb.Get(ctx, s.genKey(tok)).Uint64()
 	if err := cl.note(err); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, err
 	}
 	return g &^ sharedGen, nil
 }
 
-func (s *CacheStore) entryKey(tok TokenHash, gen uint64, name string) string {
-	return s.Cache.Client.prefix() + "rest:{" + tok.String() + "}:" + strconv.FormatUint(gen, 10) + ":" + nameHash(name)
-}
-
 // up reports whether Redis answers, having first made again the
 // invalidations it missed; false if one still fails.
 func (s *CacheStore) up() bool {
-	if !s.Cache.Client.Healthy() {
+	if !s.Client.Healthy() {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for tok := range s.pending {
 		ctx, cancel := s.ctx()
-		err := s.Cache.Invalidate(ctx, tok)
+		err := s.invalidate(ctx, tok)
 		cancel()
 		if err != nil {
 			return false
@@ -238,7 +244,7 @@ func (s *CacheStore) up() bool {
 // ctx bounds one call of the Store, whose interface has no context, by
 // the Client's Timeout.
 func (s *CacheStore) ctx() (context.Context, context.CancelFunc) {
-	return s.Cache.Client.callCtx(context.Background())
+	return s.Client.callCtx(context.Background())
 }
 
 func (s *CacheStore) local() *cache.Memory {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/cache"
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
@@ -97,13 +100,22 @@ func TestCallsWhileRedisHangs(t *testing.T) {
 	}
 	var calls atomic.Int32
 	c.Redis().AddHook(countHook{&calls})
-	v, o, err := (&Cache{Client: c}).Fetch(ctx, HashToken(rawToken), "a", time.Minute,
-		func(context.Context) ([]byte, error) { return []byte("x"), nil })
-	if string(v) != "x" || o != Miss || err != nil {
-		t.Fatalf("Fetch while degraded = %q, %v, %v; want the fetched value", v, o, err)
+	s := &CacheStore{Client: c, Local: &cache.Memory{}}
+	k := cache.Key{Token: codegen.KeyOf(rawToken), Name: "a"}
+	gen := s.Generation(k.Token)
+	if _, found, release := s.Await(ctx, k, gen); found {
+		t.Fatal("Await while degraded found an entry")
+	} else {
+		release()
+	}
+	if !s.Put(k, cache.Entry{Status: http.StatusOK, Body: []byte("x"), Stored: time.Now(), TTL: time.Minute}, gen) {
+		t.Fatal("Put while degraded did not keep the entry locally")
+	}
+	if e, ok := s.Get(k); !ok || string(e.Body) != "x" {
+		t.Fatalf("Get while degraded = %q, %v; want the local entry", e.Body, ok)
 	}
 	if n := calls.Load(); n != 0 {
-		t.Fatalf("Fetch while degraded made %d Redis calls, want none", n)
+		t.Fatalf("the cache while degraded made %d Redis calls, want none", n)
 	}
 }
 

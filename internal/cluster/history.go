@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // appendLog adds entries at position ARGV[2] and after to the stream
@@ -48,39 +50,17 @@ redis.call('PUBLISH', ARGV[3], 'end')
 return 1
 `)
 
-// Errors of History.Append. A refused position comes as a *PositionError,
-// which matches ErrDuplicate or ErrGap with errors.Is.
-var (
-	// ErrNotLeader: the writer's lease is gone, so another replica may be
-	// writing; it must step down.
-	ErrNotLeader = errors.New("cluster: the lease is not held by this writer")
-	// ErrDuplicate: the position was appended already.
-	ErrDuplicate = errors.New("cluster: position already in the history")
-	// ErrGap: the position is past the history's next one.
-	ErrGap = errors.New("cluster: position past the end of the history")
-	// ErrPosition: a position below 0 or above MaxPosition.
-	ErrPosition = errors.New("cluster: history position out of range")
-)
+// ErrPosition is a position below 0 or above MaxPosition, which
+// History.Append refuses. Its other refusals are the stream package's
+// (stream.ErrNotLeader, *stream.PositionError): a History is the shared
+// store of a stream.Hub.
+var ErrPosition = errors.New("cluster: history position out of range")
 
 // MaxPosition is the largest position a history holds: the scripts' Lua
 // numbers are doubles, exact up to 2^53, and stream ids are position+1.
 // (The scripts write positions with %d: Lua's own conversion prints them as
 // integers only below 1e14, and a runs feed numbers from about 1.8e15.)
 const MaxPosition int = 1<<53 - 2
-
-// PositionError is an append refused for its position. Next is the
-// position the history expects.
-type PositionError struct {
-	Err  error // ErrDuplicate or ErrGap
-	Pos  int
-	Next int
-}
-
-func (e *PositionError) Error() string {
-	return fmt.Sprintf("%v: append at %d, next is %d", e.Err, e.Pos, e.Next)
-}
-
-func (e *PositionError) Unwrap() error { return e.Err }
 
 // History keeps each scope's log entries in a Redis Stream whose entry ids
 // are the entries' positions, written only by the lease holder and read by
@@ -100,7 +80,8 @@ type History struct {
 
 // Append adds entries at positions pos, pos+1, ... to l's scope, if l holds
 // its lease and pos is the next position, and returns the position after
-// them. It refuses with ErrNotLeader or a *PositionError, so a stale holder
+// them. It refuses with stream.ErrNotLeader or a *stream.PositionError
+// (Pos below Next: a duplicate; above: a gap), so a stale holder
 // can cause neither a gap nor a duplicate, and with ErrPosition positions
 // out of 0..MaxPosition.
 func (h *History) Append(ctx context.Context, l *Lease, pos int, entries [][]byte) (int, error) {
@@ -126,11 +107,9 @@ func (h *History) Append(ctx context.Context, l *Lease, pos int, entries [][]byt
 	case 1:
 		return int(res[1]), nil
 	case -1:
-		return pos, ErrNotLeader
-	case -2:
-		return pos, &PositionError{ErrDuplicate, pos, int(res[1])}
-	default:
-		return pos, &PositionError{ErrGap, pos, int(res[1])}
+		return pos, stream.ErrNotLeader
+	default: // -2 a duplicate, -3 a gap
+		return pos, &stream.PositionError{Pos: pos, Next: int(res[1])}
 	}
 }
 
@@ -147,7 +126,7 @@ func (h *History) Finish(ctx context.Context, l *Lease) error {
 		return err
 	}
 	if n != 1 {
-		return ErrNotLeader
+		return stream.ErrNotLeader
 	}
 	return nil
 }

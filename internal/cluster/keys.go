@@ -11,9 +11,6 @@ import (
 // and must not be used.
 type TokenHash [sha256.Size]byte
 
-// HashToken returns the hash that keys tok's shared state.
-func HashToken(tok string) TokenHash { return sha256.Sum256([]byte(tok)) }
-
 func (h TokenHash) String() string { return hex.EncodeToString(h[:]) }
 
 // Scope names one shared thing of one token: a run's log history, an

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
 	"github.com/codegen-proxy/codegen-proxy/internal/redistest"
 )
 
@@ -60,5 +61,9 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// HashToken returns the hash that keys tok's shared state: the proxy's
+// codegen.KeyOf.
+func HashToken(tok string) TokenHash { return TokenHash(codegen.KeyOf(tok)) }
 
 var scope = RunScope(HashToken("sk-test-token"), 7, 42)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // setMeta sets KEYS[2], a scope's small state beside its history (a run's
@@ -41,7 +43,7 @@ func (h *History) SetMeta(ctx context.Context, l *Lease, data []byte) error {
 		return err
 	}
 	if n != 1 {
-		return ErrNotLeader
+		return stream.ErrNotLeader
 	}
 	return nil
 }
@@ -70,7 +72,7 @@ func (h *History) Clear(ctx context.Context, l *Lease) error {
 		return err
 	}
 	if n != 1 {
-		return ErrNotLeader
+		return stream.ErrNotLeader
 	}
 	return nil
 }

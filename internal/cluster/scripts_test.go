@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // The scripts' ttl handling, with miniredis's clock moved by hand.
@@ -34,7 +36,7 @@ func TestScriptsWithFastForwardedTTLs(t *testing.T) {
 		t.Fatal("the stale holder renewed")
 	}
 	h := &History{Client: c, IdleTTL: time.Minute, EndTTL: 5 * time.Second}
-	if _, err := h.Append(ctx, a, 0, entries(0, 1)); !errors.Is(err, ErrNotLeader) {
+	if _, err := h.Append(ctx, a, 0, entries(0, 1)); !errors.Is(err, stream.ErrNotLeader) {
 		t.Fatalf("stale Append = %v, want ErrNotLeader", err)
 	}
 	if n, err := h.Append(ctx, b, 0, entries(0, 2)); err != nil || n != 2 {

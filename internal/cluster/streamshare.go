@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
@@ -81,26 +80,13 @@ type leader struct {
 }
 
 func (w leader) Append(ctx context.Context, pos int, entries [][]byte) (int, error) {
-	next, err := w.h.Append(ctx, w.l, pos, entries)
-	return next, streamErr(err)
+	return w.h.Append(ctx, w.l, pos, entries)
 }
 
-func (w leader) Clear(ctx context.Context) error { return streamErr(w.h.Clear(ctx, w.l)) }
+func (w leader) Clear(ctx context.Context) error { return w.h.Clear(ctx, w.l) }
 
 func (w leader) SetMeta(ctx context.Context, data []byte) error {
-	return streamErr(w.h.SetMeta(ctx, w.l, data))
+	return w.h.SetMeta(ctx, w.l, data)
 }
 
-func (w leader) Finish(ctx context.Context) error { return streamErr(w.h.Finish(ctx, w.l)) }
-
-// streamErr turns this package's refusals into the stream package's.
-func streamErr(err error) error {
-	var pe *PositionError
-	switch {
-	case errors.Is(err, ErrNotLeader):
-		return stream.ErrNotLeader
-	case errors.As(err, &pe):
-		return &stream.PositionError{Pos: pe.Pos, Next: pe.Next}
-	}
-	return err
-}
+func (w leader) Finish(ctx context.Context) error { return w.h.Finish(ctx, w.l) }
