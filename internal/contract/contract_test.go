@@ -124,30 +124,36 @@ func pattern(path string) string {
 	return strings.Join(parts, "/")
 }
 
-// TestSandboxAndClientHonourTheCodegenSpec drives the real proxy in front of
-// the sandbox through every route and failure mode, validating each request
-// the proxy's client sends and each answer the sandbox gives.
-func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	sb := sandbox.New(sandbox.Options{Now: clock, RateLimits: true})
-	chk := newChecker(t, sb)
-	upstream := httptest.NewServer(chk)
-	defer upstream.Close()
-
+// newSpecProxy starts the sandbox on clock (rate limits on) behind a
+// checker that validates every request and answer against the spec in
+// strict mode (upstream), and the real proxy in front of it; both stop at
+// cleanup.
+func newSpecProxy(t *testing.T, clock func() time.Time) (proxy, upstream *httptest.Server, chk *checker) {
+	t.Helper()
+	chk = newChecker(t, sandbox.New(sandbox.Options{Now: clock, RateLimits: true}))
+	upstream = httptest.NewServer(chk)
+	t.Cleanup(upstream.Close)
 	cfg, err := config.Load(nil, func(k string) string { return map[string]string{"CODEGEN_BASE_URL": upstream.URL + "/v1"}[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := &codegen.Client{BaseURL: cfg.BaseURL, Retries: -1, RequestID: server.RequestID}
 	streams := &stream.Hub{Client: client}
-	defer streams.Close()
 	h, err := server.NewServer(server.Deps{Logger: slog.New(slog.DiscardHandler), Config: cfg, Client: client, Streams: streams})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httptest.NewServer(h)
-	defer proxy.Close()
+	proxy = httptest.NewServer(h)
+	t.Cleanup(func() { proxy.Close(); streams.Close() })
+	return proxy, upstream, chk
+}
+
+// TestSandboxAndClientHonourTheCodegenSpec drives the real proxy in front of
+// the sandbox through every route and failure mode, validating each request
+// the proxy's client sends and each answer the sandbox gives.
+func TestSandboxAndClientHonourTheCodegenSpec(t *testing.T) {
+	now := time.Now()
+	proxy, upstream, chk := newSpecProxy(t, func() time.Time { return now })
 
 	do := func(method, path, tok, body string, headers ...string) int {
 		t.Helper()

@@ -2,19 +2,11 @@ package contract_test
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/codegen-proxy/codegen-proxy/internal/codegen"
-	"github.com/codegen-proxy/codegen-proxy/internal/config"
-	"github.com/codegen-proxy/codegen-proxy/internal/sandbox"
-	"github.com/codegen-proxy/codegen-proxy/internal/server"
-	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
 
 // TestTheRestOfTheAPIThroughThePassThrough drives the operations the proxy
@@ -23,23 +15,7 @@ import (
 // success and the errors its document declares.
 func TestTheRestOfTheAPIThroughThePassThrough(t *testing.T) {
 	now := time.Now()
-	sb := sandbox.New(sandbox.Options{Now: func() time.Time { return now }, RateLimits: true})
-	chk := newChecker(t, sb)
-	upstream := httptest.NewServer(chk)
-	defer upstream.Close()
-	cfg, err := config.Load(nil, func(k string) string { return map[string]string{"CODEGEN_BASE_URL": upstream.URL + "/v1"}[k] }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := &codegen.Client{BaseURL: cfg.BaseURL, Retries: -1, RequestID: server.RequestID}
-	streams := &stream.Hub{Client: client}
-	defer streams.Close()
-	h, err := server.NewServer(server.Deps{Logger: slog.New(slog.DiscardHandler), Config: cfg, Client: client, Streams: streams})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httptest.NewServer(h)
-	defer proxy.Close()
+	proxy, _, chk := newSpecProxy(t, func() time.Time { return now })
 
 	do := func(method, path, body string) {
 		t.Helper()
