@@ -58,12 +58,7 @@ func TestSharedLeaderCrashIsTakenOverWithoutGapOrDuplicate(t *testing.T) {
 	allHave(t, subs, 40, false)
 	at := pollingReplica(t, rs)
 	rs[at].crash()
-	var survivors []*sub
-	for i, s := range subs {
-		if i%3 != at {
-			survivors = append(survivors, s)
-		}
-	}
+	survivors := survivorsOf(subs, at)
 	up.set(100, "ACTIVE")
 	allHave(t, survivors, 100, false) // the lease expires after 1 s: within the 10 s deadline
 	up.set(130, "COMPLETE")
@@ -83,12 +78,7 @@ func TestSharedGracefulStopHandsOverAtOnce(t *testing.T) {
 	allHave(t, subs, 40, false)
 	at := pollingReplica(t, rs)
 	rs[at].stop()
-	var survivors []*sub
-	for i, s := range subs {
-		if i%3 != at {
-			survivors = append(survivors, s)
-		}
-	}
+	survivors := survivorsOf(subs, at)
 	up.set(100, "COMPLETE")
 	allHave(t, survivors, 100, true)
 	for i, s := range survivors {
@@ -204,4 +194,16 @@ func TestSharedWaitOnAnotherReplicaAnswersFromAFreshRead(t *testing.T) {
 			t.Errorf("wait on replica %d: %d %q timed out %q; want 200 COMPLETE at once", i, code, status, timedOut)
 		}
 	}
+}
+
+// survivorsOf returns the subscribers spread (round robin over three
+// replicas) to replicas other than at.
+func survivorsOf(subs []*sub, at int) []*sub {
+	var out []*sub
+	for i, s := range subs {
+		if i%3 != at {
+			out = append(out, s)
+		}
+	}
+	return out
 }
