@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,16 @@ import (
 
 	"github.com/codegen-proxy/codegen-proxy/internal/stream"
 )
+
+// holding returns a History on c and the scope's lease, which c holds.
+func holding(t *testing.T, ctx context.Context, c *Client) (*History, *Lease) {
+	t.Helper()
+	l := c.Lease(scope, time.Minute)
+	if ok, _ := l.Acquire(ctx); !ok {
+		t.Fatal("Acquire failed")
+	}
+	return &History{Client: c}, l
+}
 
 func entries(from, n int) [][]byte {
 	out := make([][]byte, n)
@@ -24,11 +35,7 @@ func TestHistoryAppendsOnlyTheNextPositionFromTheHolder(t *testing.T) {
 	t.Parallel()
 	_, cs := replicas(t, 2)
 	ctx := testCtx(t)
-	h := &History{Client: cs[0]}
-	l := cs[0].Lease(scope, time.Minute)
-	if ok, _ := l.Acquire(ctx); !ok {
-		t.Fatal("Acquire failed")
-	}
+	h, l := holding(t, ctx, cs[0])
 	next, err := h.Append(ctx, l, 0, entries(0, 3))
 	if err != nil || next != 3 {
 		t.Fatalf("Append(0, 3 entries) = %d, %v; want 3, nil", next, err)
@@ -204,11 +211,7 @@ func TestHistoryPositionBounds(t *testing.T) {
 	t.Parallel()
 	_, cs := replicas(t, 1)
 	ctx := testCtx(t)
-	h := &History{Client: cs[0]}
-	l := cs[0].Lease(scope, time.Minute)
-	if ok, _ := l.Acquire(ctx); !ok {
-		t.Fatal("Acquire failed")
-	}
+	h, l := holding(t, ctx, cs[0])
 	if next, err := h.Append(ctx, l, MaxPosition-1, entries(0, 2)); err != nil || next != MaxPosition+1 {
 		t.Fatalf("Append of the last two positions = %d, %v; want %d, nil", next, err, MaxPosition+1)
 	}
@@ -233,11 +236,7 @@ func TestHistoryTakesPositionsAsLargeAsFeedNumbers(t *testing.T) {
 	t.Parallel()
 	_, cs := replicas(t, 1)
 	ctx := testCtx(t)
-	h := &History{Client: cs[0]}
-	l := cs[0].Lease(scope, time.Minute)
-	if ok, _ := l.Acquire(ctx); !ok {
-		t.Fatal("Acquire failed")
-	}
+	h, l := holding(t, ctx, cs[0])
 	const pos = 1_796_079_714_554_999 // a runs feed numbers from the time in ms times 1000
 	if next, err := h.Append(ctx, l, pos, entries(0, 2)); err != nil || next != pos+2 {
 		t.Fatalf("Append(%d, 2 entries) = %d, %v; want %d, nil", pos, next, err, pos+2)
